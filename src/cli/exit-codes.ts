@@ -1,0 +1,30 @@
+/**
+ * The exit codes of the `microtvm` command: the one table the docs reproduce (README, "Exit codes").
+ * Scripts rely on these numbers; never renumber one.
+ */
+export const ExitCode = {
+  /** The command did what it was asked. */
+  ok: 0,
+  /** The operation failed: a server error, a build failure, a device error, a failed check. */
+  failed: 1,
+  /** Usage error: an unknown flag, a missing argument, an option value of the wrong type. */
+  usage: 2,
+  /** The input cannot be used: a missing or invalid archive, project or template directory. */
+  badInput: 3,
+  /** Interrupted by the user (SIGINT). */
+  interrupted: 130,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error the CLI reports as one line on stderr and turns into an exit code, with no stack. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCodeValue = ExitCode.failed,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "CliError";
+  }
+}

@@ -1,0 +1,53 @@
+import { Command, CommanderError } from "commander";
+import { readFileSync } from "node:fs";
+import { CliError, ExitCode } from "./exit-codes.js";
+import { commands } from "./commands/index.js";
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command("microtvm")
+    .description(
+      "The microTVM Project API toolkit: drive project servers, inspect models, build and run them.",
+    )
+    .version(packageVersion(), "-V, --version", "print the version and exit")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  for (const add of commands) add(program);
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and the script) and exits the process with its code. */
+export async function main(argv: string[]): Promise<void> {
+  process.exitCode = await run(argv);
+}
+
+/** Runs the CLI and returns the exit code instead of exiting, so tests can call it. */
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.commands.forEach((c) => c.exitOverride());
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here with code 0.
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`microtvm: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`microtvm: ${message}\n`);
+    if (process.env.MICROTVM_DEBUG && error instanceof Error && error.stack) {
+      process.stderr.write(`${error.stack}\n`);
+    }
+    return ExitCode.failed;
+  }
+}
