@@ -1,0 +1,166 @@
+/*
+ * The TVM platform hooks for the host-emulated device (a plain process talking over
+ * stdin/stdout): memory from a static pool, a monotonic timer, random bytes from /dev/urandom.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tvm/runtime/crt/platform.h>
+
+#ifndef TVM_WORKSPACE_SIZE_BYTES
+#define TVM_WORKSPACE_SIZE_BYTES (2u * 1024u * 1024u)
+#endif
+
+/* Pages of 256 bytes, as TVM's page allocator uses; each allocation is a run of whole pages. */
+#define MTVM_PAGE_SIZE 256u
+#define MTVM_PAGE_COUNT ((TVM_WORKSPACE_SIZE_BYTES) / MTVM_PAGE_SIZE)
+
+/* Aligned for any tensor element type and for SIMD loads. */
+static union {
+  uint8_t bytes[MTVM_PAGE_COUNT * MTVM_PAGE_SIZE];
+  long double align_ld;
+  uint64_t align_u64;
+  void* align_ptr;
+} g_pool;
+
+/* run_pages[p] is the length of the allocation starting at page p, 0 if none starts there;
+ * page_used[p] marks every page of every allocation. */
+static uint32_t g_run_pages[MTVM_PAGE_COUNT];
+static uint8_t g_page_used[MTVM_PAGE_COUNT];
+tvm_crt_error_t TVMPlatformMemoryAllocate(size_t n, DLDevice dev, void** out) {
+  size_t pages;
+  size_t run_start = 0;
+  size_t run_len = 0;
+  size_t p;
+  (void)dev;
+  if (out == NULL) {
+    return kTvmErrorFunctionCallInvalidArg;
+  }
+  if (n > (size_t)MTVM_PAGE_COUNT * MTVM_PAGE_SIZE) {
+    return kTvmErrorPlatformNoMemory;
+  }
+  /* n == 0 still gets a page, so that every allocation has a distinct address. */
+  pages = n == 0 ? 1 : (n + MTVM_PAGE_SIZE - 1) / MTVM_PAGE_SIZE;
+  for (p = 0; p < MTVM_PAGE_COUNT; p++) {
+    if (g_page_used[p]) {
+      run_len = 0;
+      run_start = p + 1;
+      continue;
+    }
+    if (++run_len == pages) {
+      size_t q;
+      for (q = run_start; q < run_start + pages; q++) {
+        g_page_used[q] = 1;
+      }
+      g_run_pages[run_start] = (uint32_t)pages;
+      *out = &g_pool.bytes[run_start * MTVM_PAGE_SIZE];
+      return kTvmErrorNoError;
+    }
+  }
+  return kTvmErrorPlatformNoMemory;
+}
+
+tvm_crt_error_t TVMPlatformMemoryFree(void* ptr, DLDevice dev) {
+  uintptr_t base = (uintptr_t)g_pool.bytes;
+  uintptr_t addr = (uintptr_t)ptr;
+  size_t page;
+  size_t q;
+  (void)dev;
+  if (ptr == NULL) {
+    return kTvmErrorNoError;
+  }
+  if (addr < base || addr >= base + sizeof(g_pool.bytes) || (addr - base) % MTVM_PAGE_SIZE != 0) {
+    return kTvmErrorFunctionCallInvalidArg;
+  }
+  page = (size_t)((addr - base) / MTVM_PAGE_SIZE);
+  if (g_run_pages[page] == 0) {
+    return kTvmErrorFunctionCallInvalidArg; /* not an allocation, or freed twice */
+  }
+  for (q = page; q < page + g_run_pages[page]; q++) {
+    g_page_used[q] = 0;
+  }
+  g_run_pages[page] = 0;
+  return kTvmErrorNoError;
+}
+
+static int g_timer_running;
+static struct timespec g_timer_start;
+
+tvm_crt_error_t TVMPlatformTimerStart(void) {
+  if (g_timer_running) {
+    return kTvmErrorPlatformTimerBadState;
+  }
+  if (clock_gettime(CLOCK_MONOTONIC, &g_timer_start) != 0) {
+    return kTvmErrorPlatformCheckFailure;
+  }
+  g_timer_running = 1;
+  return kTvmErrorNoError;
+}
+
+tvm_crt_error_t TVMPlatformTimerStop(double* elapsed_time_seconds) {
+  struct timespec now;
+  if (!g_timer_running) {
+    return kTvmErrorPlatformTimerBadState;
+  }
+  if (clock_gettime(CLOCK_MONOTONIC, &now) != 0) {
+    return kTvmErrorPlatformCheckFailure;
+  }
+  g_timer_running = 0;
+  *elapsed_time_seconds = (double)(now.tv_sec - g_timer_start.tv_sec) +
+                          (double)(now.tv_nsec - g_timer_start.tv_nsec) * 1e-9;
+  return kTvmErrorNoError;
+}
+
+tvm_crt_error_t TVMPlatformBeforeMeasurement(void) { return kTvmErrorNoError; }
+
+tvm_crt_error_t TVMPlatformAfterMeasurement(void) { return kTvmErrorNoError; }
+
+tvm_crt_error_t TVMPlatformGenerateRandom(uint8_t* buffer, size_t n) {
+  static int seeded;
+  size_t got = 0;
+  FILE* urandom = fopen("/dev/urandom", "rb");
+  if (urandom != NULL) {
+    got = fread(buffer, 1, n, urandom);
+    fclose(urandom);
+  }
+  if (got < n) {
+    /* No /dev/urandom: time and pid still differ across restarts, which is all nonces need. */
+    if (!seeded) {
+      struct timespec now;
+      clock_gettime(CLOCK_REALTIME, &now);
+      srand((unsigned)now.tv_sec ^ (unsigned)now.tv_nsec ^ ((unsigned)getpid() << 16));
+      seeded = 1;
+    }
+    for (; got < n; got++) {
+      buffer[got] = (uint8_t)(rand() >> 7);
+    }
+  }
+  return kTvmErrorNoError;
+}
+
+size_t TVMPlatformFormatMessage(char* out, size_t out_size, const char* fmt, va_list args) {
+  int n;
+  if (out_size == 0) {
+    return 0;
+  }
+  n = vsnprintf(out, out_size, fmt, args);
+  if (n < 0) {
+    out[0] = '\0';
+    return 0;
+  }
+  return (size_t)n < out_size ? (size_t)n : out_size - 1;
+}
+
+void TVMPlatformAbort(tvm_crt_error_t code) {
+  fprintf(stderr, "microTVM runtime: abort with error 0x%08x\n", (unsigned)code);
+  fflush(stderr);
+  exit(1);
+}
+
+tvm_crt_error_t TVMPlatformInitialize(void) { return kTvmErrorNoError; }
