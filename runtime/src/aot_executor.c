@@ -1,0 +1,323 @@
+/*
+ * The AOT executor and the module TVM's host drives it through.
+ */
+#include <microtvm/aot_executor.h>
+#include <microtvm/registry.h>
+#include <string.h>
+#include <tvm/runtime/crt/platform.h>
+
+#ifndef MTVM_AOT_MAX_ARGS
+#define MTVM_AOT_MAX_ARGS 32
+#endif
+
+static const DLDevice kCpu = {kDLCPU, 0};
+
+tvm_crt_error_t mtvm_aot_executor_create(const mtvm_model_t* model, mtvm_aot_executor_t** out) {
+  size_t n = (size_t)model->num_inputs + model->num_outputs;
+  if (n > MTVM_AOT_MAX_ARGS) {
+    mtvm_set_error("model \"%s\" has %lu inputs and outputs; at most %d are supported",
+                   model->name, (unsigned long)n, MTVM_AOT_MAX_ARGS);
+    return kTvmErrorFunctionCallNumArguments;
+  }
+  if ((model->entry_kind == MTVM_ENTRY_PACKED && model->run_packed == NULL) ||
+      (model->entry_kind == MTVM_ENTRY_C_INTERFACE && model->run_c == NULL) ||
+      (model->entry_kind != MTVM_ENTRY_PACKED && model->entry_kind != MTVM_ENTRY_C_INTERFACE)) {
+    mtvm_set_error("model \"%s\" has no AOT entry function", model->name);
+    return kTvmErrorFunctionCallInvalidArg;
+  }
+  mtvm_aot_executor_t* ex = NULL;
+  size_t size = sizeof(*ex) + n * sizeof(ex->arrays[0]);
+  if (TVMPlatformMemoryAllocate(size, kCpu, (void**)&ex) != kTvmErrorNoError || ex == NULL) {
+    mtvm_set_error("out of memory creating the executor");
+    return kTvmErrorPlatformNoMemory;
+  }
+  memset(ex, 0, size);
+  ex->model = model;
+  for (size_t i = 0; i < n; i++) {
+    const mtvm_tensor_info_t* info =
+        i < model->num_inputs ? &model->inputs[i] : &model->outputs[i - model->num_inputs];
+    tvm_crt_error_t err =
+        mtvm_ndarray_create(info->ndim, info->shape, info->dtype, kCpu, &ex->arrays[i]);
+    if (err != kTvmErrorNoError) {
+      mtvm_aot_executor_free(ex);
+      return err;
+    }
+  }
+  *out = ex;
+  return kTvmErrorNoError;
+}
+
+tvm_crt_error_t mtvm_aot_executor_run(mtvm_aot_executor_t* ex) {
+  const mtvm_model_t* m = ex->model;
+  size_t n = (size_t)m->num_inputs + m->num_outputs;
+  int32_t rc;
+  if (m->entry_kind == MTVM_ENTRY_PACKED) {
+    TVMValue args[MTVM_AOT_MAX_ARGS];
+    int codes[MTVM_AOT_MAX_ARGS];
+    for (size_t i = 0; i < n; i++) {
+      args[i].v_handle = &ex->arrays[i]->dl_tensor;
+      codes[i] = kTVMDLTensorHandle;
+    }
+    TVMValue ret;
+    int ret_code = kTVMNullptr;
+    rc = m->run_packed(args, codes, (int)n, &ret, &ret_code, NULL);
+  } else {
+    void* data[MTVM_AOT_MAX_ARGS];
+    for (size_t i = 0; i < n; i++) data[i] = ex->arrays[i]->dl_tensor.data;
+    rc = m->run_c(data, data + m->num_inputs);
+  }
+  if (rc != 0) {
+    /* Generated code returns -1 without a message; keep one set by the workspace allocator. */
+    if (TVMGetLastError()[0] == '\0') {
+      mtvm_set_error("model \"%s\" returned %ld", m->name, (long)rc);
+    }
+    return kTvmErrorFunctionCallInvalidArg;
+  }
+  return kTvmErrorNoError;
+}
+
+void mtvm_aot_executor_free(mtvm_aot_executor_t* ex) {
+  size_t n = (size_t)ex->model->num_inputs + ex->model->num_outputs;
+  for (size_t i = 0; i < n; i++) {
+    if (ex->arrays[i] != NULL) mtvm_ndarray_release(ex->arrays[i]);
+  }
+  TVMPlatformMemoryFree(ex, kCpu);
+}
+
+/* ---- the executor module ------------------------------------------------------------------- */
+
+/* One executor module at a time, as in TVM; unlike TVM a new one may be created once the host
+ * has freed the previous module. */
+static mtvm_aot_executor_t* g_executor;
+
+static int not_implemented(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
+                           int* ret_code, void* resource) {
+  (void)args;
+  (void)type_codes;
+  (void)num_args;
+  (void)ret;
+  (void)ret_code;
+  (void)resource;
+  mtvm_set_error("not implemented by the AOT executor (set inputs with get_input and a copy)");
+  return kTvmErrorFunctionCallNotImplemented;
+}
+
+static int require_executor(void) {
+  if (g_executor == NULL) {
+    mtvm_set_error("the AOT executor was released");
+    return kTvmErrorExecutorModuleBadContext;
+  }
+  return 0;
+}
+
+static int find_input(const char* name) {
+  for (uint16_t i = 0; i < g_executor->model->num_inputs; i++) {
+    if (strcmp(g_executor->model->inputs[i].name, name) == 0) return i;
+  }
+  return -1;
+}
+
+static int return_array(mtvm_ndarray_t* array, TVMValue* ret, int* ret_code) {
+  mtvm_ndarray_retain(array); /* the host releases it with FreeHandle(h, 13) */
+  ret[0].v_handle = &array->dl_tensor;
+  ret_code[0] = kTVMNDArrayHandle;
+  return 0;
+}
+
+static int get_input(TVMValue* args, int* type_codes, int num_args, TVMValue* ret, int* ret_code,
+                     void* resource) {
+  (void)resource;
+  int err = require_executor();
+  if (err) return err;
+  if (num_args != 1) {
+    mtvm_set_error("get_input takes one argument (Int index or Str name), got %d", num_args);
+    return kTvmErrorFunctionCallNumArguments;
+  }
+  int64_t index;
+  if (type_codes[0] == kTVMArgInt) {
+    index = args[0].v_int64;
+    if (index < 0 || index >= g_executor->model->num_inputs) {
+      mtvm_set_error("get_input: index %ld is outside 0..%d", (long)index,
+                     g_executor->model->num_inputs - 1);
+      return kTvmErrorExecutorModuleNoSuchInput;
+    }
+  } else if (type_codes[0] == kTVMStr) {
+    index = find_input(args[0].v_str);
+    if (index < 0) {
+      mtvm_set_error("get_input: the model has no input named \"%s\"", args[0].v_str);
+      return kTvmErrorExecutorModuleNoSuchInput;
+    }
+  } else {
+    mtvm_set_error("get_input takes an Int index or a Str name, got type code %d", type_codes[0]);
+    return kTvmErrorFunctionCallWrongArgType;
+  }
+  return return_array(g_executor->arrays[index], ret, ret_code);
+}
+
+static int get_output(TVMValue* args, int* type_codes, int num_args, TVMValue* ret, int* ret_code,
+                      void* resource) {
+  (void)resource;
+  int err = require_executor();
+  if (err) return err;
+  if (num_args != 1 || type_codes[0] != kTVMArgInt) {
+    mtvm_set_error("get_output takes one Int index");
+    return num_args != 1 ? kTvmErrorFunctionCallNumArguments : kTvmErrorFunctionCallWrongArgType;
+  }
+  int64_t index = args[0].v_int64;
+  if (index < 0 || index >= g_executor->model->num_outputs) {
+    mtvm_set_error("get_output: index %ld is outside 0..%d", (long)index,
+                   g_executor->model->num_outputs - 1);
+    return kTvmErrorFunctionCallInvalidArg;
+  }
+  return return_array(g_executor->arrays[g_executor->model->num_inputs + index], ret, ret_code);
+}
+
+static int get_input_index(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
+                           int* ret_code, void* resource) {
+  (void)resource;
+  int err = require_executor();
+  if (err) return err;
+  if (num_args != 1 || type_codes[0] != kTVMStr) {
+    mtvm_set_error("get_input_index takes one Str name");
+    return num_args != 1 ? kTvmErrorFunctionCallNumArguments : kTvmErrorFunctionCallWrongArgType;
+  }
+  int index = find_input(args[0].v_str);
+  if (index < 0) {
+    mtvm_set_error("get_input_index: the model has no input named \"%s\"", args[0].v_str);
+    return kTvmErrorExecutorModuleNoSuchInput;
+  }
+  ret[0].v_int64 = index;
+  ret_code[0] = kTVMArgInt;
+  return 0;
+}
+
+static int get_input_name(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
+                          int* ret_code, void* resource) {
+  (void)resource;
+  int err = require_executor();
+  if (err) return err;
+  if (num_args != 1 || type_codes[0] != kTVMArgInt) {
+    mtvm_set_error("get_input_name takes one Int index");
+    return num_args != 1 ? kTvmErrorFunctionCallNumArguments : kTvmErrorFunctionCallWrongArgType;
+  }
+  int64_t index = args[0].v_int64;
+  if (index < 0 || index >= g_executor->model->num_inputs) {
+    mtvm_set_error("get_input_name: index %ld is outside 0..%d", (long)index,
+                   g_executor->model->num_inputs - 1);
+    return kTvmErrorExecutorModuleNoSuchInput;
+  }
+  ret[0].v_str = g_executor->model->inputs[index].name;
+  ret_code[0] = kTVMStr;
+  return 0;
+}
+
+static int count_result(int64_t value, int num_args, TVMValue* ret, int* ret_code) {
+  if (num_args != 0) {
+    mtvm_set_error("takes no arguments, got %d", num_args);
+    return kTvmErrorFunctionCallNumArguments;
+  }
+  ret[0].v_int64 = value;
+  ret_code[0] = kTVMArgInt;
+  return 0;
+}
+
+static int get_num_inputs(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
+                          int* ret_code, void* resource) {
+  (void)args;
+  (void)type_codes;
+  (void)resource;
+  int err = require_executor();
+  return err ? err : count_result(g_executor->model->num_inputs, num_args, ret, ret_code);
+}
+
+static int get_num_outputs(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
+                           int* ret_code, void* resource) {
+  (void)args;
+  (void)type_codes;
+  (void)resource;
+  int err = require_executor();
+  return err ? err : count_result(g_executor->model->num_outputs, num_args, ret, ret_code);
+}
+
+static int run(TVMValue* args, int* type_codes, int num_args, TVMValue* ret, int* ret_code,
+               void* resource) {
+  (void)args;
+  (void)type_codes;
+  (void)ret;
+  (void)ret_code;
+  (void)resource;
+  int err = require_executor();
+  if (err) return err;
+  if (num_args != 0) {
+    mtvm_set_error("run takes no arguments, got %d", num_args);
+    return kTvmErrorFunctionCallNumArguments;
+  }
+  return mtvm_aot_executor_run(g_executor);
+}
+
+/* Same names and order as TVM's AOT executor module (u16 count 11). */
+static const TVMBackendPackedCFunc g_module_funcs[] = {
+    get_input,  get_input_index, not_implemented, get_num_inputs,  get_num_outputs, get_output,
+    not_implemented, run,        not_implemented, not_implemented, get_input_name,
+};
+static const TVMFuncRegistry g_module_registry = {
+    "\x0b\0get_input\0get_input_index\0get_input_info\0get_num_inputs\0get_num_outputs\0"
+    "get_output\0load_params\0run\0set_input\0share_params\0get_input_name\0",
+    g_module_funcs};
+static const TVMModule g_module = {&g_module_registry};
+
+int mtvm_aot_executor_create_packed(TVMValue* args, int* type_codes, int num_args,
+                                    TVMValue* ret_value, int* ret_type_code,
+                                    void* resource_handle) {
+  (void)resource_handle;
+  if (num_args != 3) {
+    mtvm_set_error("tvm.aot_executor.create takes (Module, Device, Str model_name), got %d args",
+                   num_args);
+    return kTvmErrorFunctionCallNumArguments;
+  }
+  if (type_codes[0] != kTVMModuleHandle || type_codes[1] != kDLDevice ||
+      type_codes[2] != kTVMStr) {
+    mtvm_set_error("tvm.aot_executor.create takes (Module, Device, Str model_name)");
+    return kTvmErrorFunctionCallWrongArgType;
+  }
+  if (mtvm_module_from_handle(args[0].v_handle) == NULL) {
+    mtvm_set_error("tvm.aot_executor.create: the first argument is not a live module");
+    return kTvmErrorFunctionCallInvalidArg;
+  }
+  if (args[1].v_device.device_type != kDLCPU) {
+    mtvm_set_error("tvm.aot_executor.create: device type %d is not supported (only CPU, 1)",
+                   (int)args[1].v_device.device_type);
+    return kTvmErrorExecutorModuleBadContext;
+  }
+  if (g_executor != NULL) {
+    mtvm_set_error("an AOT executor exists already; free its module first");
+    return kTvmErrorExecutorModuleAlreadyCreated;
+  }
+  const mtvm_model_t* model = mtvm_model_find(args[2].v_str);
+  if (model == NULL) {
+    mtvm_set_error("no model named \"%s\" is linked into this firmware", args[2].v_str);
+    return kTvmErrorFunctionCallInvalidArg;
+  }
+  mtvm_aot_executor_t* ex;
+  tvm_crt_error_t err = mtvm_aot_executor_create(model, &ex);
+  if (err != kTvmErrorNoError) return err;
+  TVMModuleHandle handle;
+  int status = TVMModCreateFromCModule(&g_module, &handle);
+  if (status != 0) {
+    mtvm_aot_executor_free(ex);
+    return status;
+  }
+  g_executor = ex;
+  ret_value[0].v_handle = handle;
+  ret_type_code[0] = kTVMModuleHandle;
+  return 0;
+}
+
+void mtvm_aot_executor_on_module_free(const TVMModule* module) {
+  if (module == &g_module) mtvm_aot_executor_reset();
+}
+
+void mtvm_aot_executor_reset(void) {
+  if (g_executor != NULL) mtvm_aot_executor_free(g_executor);
+  g_executor = NULL;
+}

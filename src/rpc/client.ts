@@ -1,0 +1,474 @@
+// The minRPC client: one request in flight, typed syscalls, CallFunc return decoding, chunked copies.
+import {
+  Arg,
+  copyOverheadBytes,
+  decodeReply,
+  encodeCallFunc,
+  encodeCopyFromRemote,
+  encodeCopyToRemote,
+  encodeShutdown,
+  encodeSyscall,
+  RpcCode,
+  TypeCode,
+  type DLTensor,
+  type RpcReply,
+  type RpcValue,
+} from "./codec.js";
+import { CPU_DEVICE, parseDType, tensorBytes, type Device, type DLDataType } from "./dtype.js";
+import { RpcChannelError, RpcDeviceError, RpcProtocolError, RpcUsageError } from "./errors.js";
+
+/**
+ * What the client needs from the layer below: send one minRPC packet, resolve with the reply packet.
+ * At most one request is in flight at a time (the client guarantees it). A rejection (timeout, closed
+ * session) is wrapped in RpcChannelError and disables the client.
+ */
+export interface PacketChannel {
+  request(packet: Uint8Array, timeoutMs?: number): Promise<Uint8Array>;
+  /** Sends a packet that has no reply (only kShutdown). Optional; without it `shutdown()` refuses. */
+  send?(packet: Uint8Array): Promise<void>;
+}
+
+/** What `packetChannelOverMessages` needs: send one Normal message body, wait for the next one. */
+export interface MessageEndpoint {
+  send(body: Uint8Array): Promise<void>;
+  receive(timeoutSec?: number | null): Promise<Uint8Array>;
+}
+
+/**
+ * A PacketChannel over a message endpoint (a session) whose Normal messages each carry exactly one minRPC
+ * packet: a request is one message out, its reply is the next message in.
+ */
+export function packetChannelOverMessages(endpoint: MessageEndpoint): PacketChannel {
+  return {
+    async request(packet, timeoutMs) {
+      await endpoint.send(packet);
+      return endpoint.receive(timeoutMs === undefined ? undefined : timeoutMs / 1000);
+    },
+    send: (packet) => endpoint.send(packet),
+  };
+}
+
+/** One exchange, for tracing and byte counting. */
+export interface RpcTraceEvent {
+  readonly operation: string;
+  readonly sentBytes: number;
+  readonly receivedBytes: number;
+  readonly milliseconds: number;
+}
+
+export interface RpcClientOptions {
+  /** Reply timeout per request, passed to the channel. Default: the channel's own. */
+  readonly timeoutMs?: number;
+  /** Overrides the device's packet-size query (`tvm.rpc.server.GetCRTMaxPacketSize`). */
+  readonly maxTransferBytes?: number;
+  /** Called after every exchange. */
+  readonly trace?: (event: RpcTraceEvent) => void;
+}
+
+/** A decoded CallFunc result: a value of the real return type, or an NDArray with its release handle. */
+export type RpcReturn =
+  RpcValue | { readonly type: "ndarray"; readonly value: DLTensor; readonly handle: bigint };
+
+/** Values of FreeHandle's type-code argument the device accepts; any other value trips a check and hangs it. */
+const FREEABLE_TYPE_CODES: readonly number[] = [
+  TypeCode.NDArrayHandle,
+  TypeCode.PackedFuncHandle,
+  TypeCode.ModuleHandle,
+  TypeCode.ObjectHandle,
+];
+
+const float32: DLDataType = parseDType("float32");
+
+/** Requests up to this many bytes fit any device (TVM's smallest packet buffers are hundreds of bytes). */
+const SMALL_PACKET_BYTES = 128;
+
+/** Decodes a kCallFunc reply: `[Int rc, value…]` per §3.6 into the real return value. */
+export function decodeCallReturn(values: readonly RpcValue[], context: string): RpcReturn {
+  const head = values[0];
+  if (head?.type !== "int") {
+    throw new RpcProtocolError(
+      `${context}: a CallFunc reply starts with an Int return type code, got [${values.map((v) => v.type).join(", ")}]`,
+    );
+  }
+  const rc = Number(head.value);
+  const rest = values.slice(1);
+  const shape = rest.map((v) => v.type).join(", ");
+  const bad = (expected: string) =>
+    new RpcProtocolError(
+      `${context}: return type code ${rc} must be followed by ${expected}, got [${shape}]`,
+    );
+  switch (rc) {
+    case TypeCode.Null:
+      if (rest.length === 0 || (rest.length === 1 && rest[0]!.type === "null")) return { type: "null" };
+      throw bad("one Null");
+    case TypeCode.NDArrayHandle: {
+      const [tensor, handle] = rest;
+      if (rest.length !== 2 || tensor?.type !== "tensor" || handle?.type !== "handle") {
+        throw bad("a DLTensor and an OpaqueHandle");
+      }
+      return { type: "ndarray", value: tensor.value, handle: handle.value };
+    }
+    case TypeCode.ModuleHandle:
+    case TypeCode.PackedFuncHandle:
+    case TypeCode.ObjectHandle: {
+      const [handle] = rest;
+      if (rest.length !== 1 || handle?.type !== "handle") throw bad("one OpaqueHandle");
+      const type =
+        rc === TypeCode.ModuleHandle ? "module" : rc === TypeCode.PackedFuncHandle ? "function" : "object";
+      return { type, value: handle.value };
+    }
+    case TypeCode.Int:
+    case TypeCode.UInt:
+    case TypeCode.Float:
+    case TypeCode.OpaqueHandle:
+    case TypeCode.DataType:
+    case TypeCode.DLDevice:
+    case TypeCode.Str:
+    case TypeCode.Bytes:
+    case TypeCode.Bool: {
+      const [value] = rest;
+      const expectedType = {
+        [TypeCode.Int]: "int",
+        [TypeCode.UInt]: "uint",
+        [TypeCode.Float]: "float",
+        [TypeCode.OpaqueHandle]: "handle",
+        [TypeCode.DataType]: "dtype",
+        [TypeCode.DLDevice]: "device",
+        [TypeCode.Str]: "str",
+        [TypeCode.Bytes]: "bytes",
+        [TypeCode.Bool]: "bool",
+      }[rc];
+      if (rest.length !== 1 || value?.type !== expectedType) throw bad(`one value of type code ${rc}`);
+      return value;
+    }
+    default:
+      throw new RpcProtocolError(`${context}: unknown return type code ${rc}`);
+  }
+}
+
+/** The host end of minRPC over a PacketChannel. */
+export class RpcClient {
+  private tail: Promise<unknown> = Promise.resolve();
+  private failure: RpcChannelError | undefined;
+  private maxTransfer: Promise<number> | undefined;
+  private readonly internalGlobals = new Map<string, Promise<bigint | undefined>>();
+  /** Counters over the client's lifetime. */
+  readonly stats = { requests: 0, bytesSent: 0, bytesReceived: 0 };
+
+  constructor(
+    readonly channel: PacketChannel,
+    private readonly options: RpcClientOptions = {},
+  ) {
+    if (options.maxTransferBytes !== undefined) {
+      if (!Number.isSafeInteger(options.maxTransferBytes) || options.maxTransferBytes <= 0) {
+        throw new RpcUsageError(
+          `maxTransferBytes must be a positive integer, got ${options.maxTransferBytes}`,
+        );
+      }
+      this.maxTransfer = Promise.resolve(options.maxTransferBytes);
+    }
+  }
+
+  /** Set once a request got no reply; every later request fails with it. */
+  get broken(): RpcChannelError | undefined {
+    return this.failure;
+  }
+
+  /** Sends one packet and waits for its reply, after every earlier request has finished. */
+  exchange(packet: Uint8Array, operation: string): Promise<Uint8Array> {
+    const run = async (): Promise<Uint8Array> => {
+      if (this.failure) {
+        throw new RpcChannelError(`${operation} not sent: ${this.failure.message}`, { cause: this.failure });
+      }
+      const started = performance.now();
+      let reply: Uint8Array;
+      try {
+        reply = await this.channel.request(packet, this.options.timeoutMs);
+      } catch (error) {
+        const detail = error instanceof Error ? error.message : String(error);
+        this.failure = new RpcChannelError(
+          `${operation} got no reply (${detail}); the device may be hung and need a reset, then a new session`,
+          { cause: error },
+        );
+        throw this.failure;
+      }
+      this.stats.requests += 1;
+      this.stats.bytesSent += packet.length;
+      this.stats.bytesReceived += reply.length;
+      this.options.trace?.({
+        operation,
+        sentBytes: packet.length,
+        receivedBytes: reply.length,
+        milliseconds: performance.now() - started,
+      });
+      return reply;
+    };
+    const result = this.tail.then(run, run);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private async exchangeReply(packet: Uint8Array, operation: string): Promise<RpcReply> {
+    const reply = decodeReply(await this.exchange(packet, operation), `reply to ${operation}`);
+    if (reply.kind === "exception") throw new RpcDeviceError(operation, reply.message);
+    return reply;
+  }
+
+  /**
+   * Refuses a request the device cannot receive: a packet longer than its limit is silently lost and the
+   * device then waits for ever. Packets up to SMALL_PACKET_BYTES go without asking the limit first.
+   */
+  private async checkFits(packet: Uint8Array, operation: string): Promise<void> {
+    if (packet.length - 8 <= SMALL_PACKET_BYTES) return;
+    const max = await this.maxTransferSize();
+    if (packet.length - 8 > max) {
+      throw new RpcUsageError(
+        `${operation}: the request is ${packet.length - 8} bytes but the device accepts at most ${max} per packet; only tensor copies are split, so shorten the arguments or build the firmware with a larger TVM_CRT_MAX_PACKET_SIZE_BYTES`,
+      );
+    }
+  }
+
+  /** kCallFunc on a function handle; returns the decoded real return value. */
+  async call(
+    handle: bigint,
+    args: readonly RpcValue[],
+    operation = `CallFunc 0x${handle.toString(16)}`,
+  ): Promise<RpcReturn> {
+    const packet = encodeCallFunc(handle, args);
+    await this.checkFits(packet, operation);
+    const reply = await this.exchangeReply(packet, operation);
+    if (reply.kind !== "return") {
+      throw new RpcProtocolError(`reply to ${operation}: expected kReturn, got ${reply.kind}`);
+    }
+    return decodeCallReturn(reply.values, `reply to ${operation}`);
+  }
+
+  /** A syscall; the reply must be kReturn with exactly one value of the expected type. */
+  async syscall<T extends RpcValue["type"]>(
+    code: number,
+    args: readonly RpcValue[],
+    expected: T,
+    operation: string,
+  ): Promise<Extract<RpcValue, { type: T }>> {
+    const packet = encodeSyscall(code, args);
+    await this.checkFits(packet, operation);
+    const reply = await this.exchangeReply(packet, operation);
+    const value = reply.kind === "return" && reply.values.length === 1 ? reply.values[0] : undefined;
+    if (value?.type !== expected) {
+      const got = reply.kind === "return" ? `[${reply.values.map((v) => v.type).join(", ")}]` : reply.kind;
+      throw new RpcProtocolError(`reply to ${operation}: expected one ${expected} value, got ${got}`);
+    }
+    return value as Extract<RpcValue, { type: T }>;
+  }
+
+  /** GetGlobalFunc: the function handle, or undefined when the device has no such global (handle 0). */
+  async getGlobalFunc(name: string): Promise<bigint | undefined> {
+    const shown = name.length > 80 ? `${name.slice(0, 77)}...` : name;
+    const result = await this.syscall(
+      RpcCode.GetGlobalFunc,
+      [Arg.str(name)],
+      "handle",
+      `GetGlobalFunc("${shown}")`,
+    );
+    return result.value === 0n ? undefined : result.value;
+  }
+
+  /** GetGlobalFunc for a runtime-internal global, looked up once per client. */
+  internalGlobal(name: string): Promise<bigint | undefined> {
+    let found = this.internalGlobals.get(name);
+    if (!found) {
+      found = this.getGlobalFunc(name);
+      this.internalGlobals.set(name, found);
+      found.catch(() => this.internalGlobals.delete(name));
+    }
+    return found;
+  }
+
+  /** FreeHandle(handle, typeCode). Only 13 (NDArray), 10 (function), 9 (module) and 8 (object) are valid. */
+  async freeHandle(handle: bigint, typeCode: number): Promise<void> {
+    if (!FREEABLE_TYPE_CODES.includes(typeCode)) {
+      throw new RpcUsageError(
+        `FreeHandle type code ${typeCode} is not one the device accepts (13 NDArray, 10 function, 9 module, 8 object); it would hang the device`,
+      );
+    }
+    await this.syscall(
+      RpcCode.FreeHandle,
+      [Arg.handle(handle), Arg.int(typeCode)],
+      "null",
+      `FreeHandle(0x${handle.toString(16)}, ${typeCode})`,
+    );
+  }
+
+  /** DevAllocData(device, nbytes, alignment, type hint): a device pointer. */
+  async devAllocData(
+    nbytes: number,
+    options: { alignment?: number; typeHint?: DLDataType; device?: Device } = {},
+  ): Promise<bigint> {
+    const alignment = options.alignment ?? 64;
+    if (!Number.isSafeInteger(nbytes) || nbytes < 0)
+      throw new RpcUsageError(`DevAllocData: bad size ${nbytes}`);
+    if (!Number.isSafeInteger(alignment) || alignment <= 0) {
+      throw new RpcUsageError(`DevAllocData: alignment must be a positive integer, got ${alignment}`);
+    }
+    const result = await this.syscall(
+      RpcCode.DevAllocData,
+      [
+        Arg.device(options.device ?? CPU_DEVICE),
+        Arg.int(nbytes),
+        Arg.int(alignment),
+        Arg.dtype(options.typeHint ?? float32),
+      ],
+      "handle",
+      `DevAllocData(${nbytes} bytes)`,
+    );
+    if (result.value === 0n && nbytes > 0) {
+      throw new RpcDeviceError(`DevAllocData(${nbytes} bytes)`, "the device returned a null pointer");
+    }
+    return result.value;
+  }
+
+  /** DevFreeData(device, pointer). */
+  async devFreeData(pointer: bigint, device: Device = CPU_DEVICE): Promise<void> {
+    await this.syscall(
+      RpcCode.DevFreeData,
+      [Arg.device(device), Arg.handle(pointer)],
+      "null",
+      `DevFreeData(0x${pointer.toString(16)})`,
+    );
+  }
+
+  /** DevAllocDataWithScope(template tensor, scope): a device pointer sized for the template's shape and dtype. */
+  async devAllocDataWithScope(
+    template: { shape: readonly number[]; dtype: DLDataType; device?: Device },
+    scope?: string,
+  ): Promise<bigint> {
+    const tensor: DLTensor = {
+      data: 0n,
+      device: template.device ?? CPU_DEVICE,
+      dtype: template.dtype,
+      shape: template.shape,
+      byteOffset: 0,
+    };
+    const operation = `DevAllocDataWithScope(${template.shape.join("x") || "scalar"})`;
+    const result = await this.syscall(
+      RpcCode.DevAllocDataWithScope,
+      [Arg.tensor(tensor), scope === undefined ? Arg.null() : Arg.str(scope)],
+      "handle",
+      operation,
+    );
+    if (result.value === 0n && tensorBytes(template.shape, template.dtype) > 0) {
+      throw new RpcDeviceError(operation, "the device returned a null pointer");
+    }
+    return result.value;
+  }
+
+  /** CopyAmongRemote(from, to, stream 0): copies the full size of `from` on the device. */
+  async copyAmongRemote(from: DLTensor, to: DLTensor): Promise<void> {
+    await this.syscall(
+      RpcCode.CopyAmongRemote,
+      [Arg.tensor(from), Arg.tensor(to), Arg.handle(0n)],
+      "null",
+      `CopyAmongRemote(0x${from.data.toString(16)} → 0x${to.data.toString(16)})`,
+    );
+  }
+
+  /**
+   * The largest packet the device accepts (`M`), queried once through `tvm.rpc.server.GetCRTMaxPacketSize`;
+   * Infinity when the device does not have that function.
+   */
+  maxTransferSize(): Promise<number> {
+    if (!this.maxTransfer) {
+      const query = async () => {
+        const handle = await this.internalGlobal("tvm.rpc.server.GetCRTMaxPacketSize");
+        if (handle === undefined) return Infinity;
+        const result = await this.call(handle, [], "CallFunc tvm.rpc.server.GetCRTMaxPacketSize");
+        if (result.type !== "int" || result.value <= 0n) {
+          throw new RpcProtocolError(
+            `tvm.rpc.server.GetCRTMaxPacketSize returned ${result.type === "int" ? result.value : result.type}; expected a positive Int`,
+          );
+        }
+        return Number(result.value);
+      };
+      this.maxTransfer = query();
+      this.maxTransfer.catch(() => (this.maxTransfer = undefined));
+    }
+    return this.maxTransfer;
+  }
+
+  private async chunkSize(tensor: DLTensor, what: string): Promise<number> {
+    const max = await this.maxTransferSize();
+    const overhead = copyOverheadBytes(tensor.shape.length);
+    if (max <= overhead) {
+      throw new RpcProtocolError(
+        `${what}: the device's packet limit (${max} bytes) does not exceed the ${overhead}-byte copy header of a ${tensor.shape.length}-d tensor`,
+      );
+    }
+    return max - overhead;
+  }
+
+  private checkCopyBounds(tensor: DLTensor, nbytes: number, what: string): void {
+    const size = tensorBytes(tensor.shape, tensor.dtype);
+    if (tensor.byteOffset + nbytes > size) {
+      throw new RpcUsageError(
+        `${what}: byte_offset ${tensor.byteOffset} + ${nbytes} bytes exceeds the tensor's ${size} bytes (shape [${tensor.shape.join(", ")}])`,
+      );
+    }
+  }
+
+  /** Writes `bytes` to the tensor's memory (at its byte_offset), chunked to the device's packet limit. */
+  async copyToRemote(tensor: DLTensor, bytes: Uint8Array): Promise<void> {
+    const what = `CopyToRemote(0x${tensor.data.toString(16)})`;
+    this.checkCopyBounds(tensor, bytes.length, what);
+    const block = await this.chunkSize(tensor, what);
+    for (let start = 0; start < bytes.length; start += block) {
+      const chunk = bytes.subarray(start, Math.min(start + block, bytes.length));
+      const packet = encodeCopyToRemote({ ...tensor, byteOffset: tensor.byteOffset + start }, chunk);
+      const reply = await this.exchangeReply(packet, `${what} chunk at +${start}`);
+      if (reply.kind !== "return" || reply.values.length !== 1 || reply.values[0]!.type !== "null") {
+        throw new RpcProtocolError(`reply to ${what}: expected kReturn with one Null value`);
+      }
+    }
+  }
+
+  /** Reads `nbytes` (default: the whole tensor) from the tensor's memory, chunked to the device's packet limit. */
+  async copyFromRemote(
+    tensor: DLTensor,
+    nbytes = tensorBytes(tensor.shape, tensor.dtype) - tensor.byteOffset,
+  ): Promise<Uint8Array> {
+    const what = `CopyFromRemote(0x${tensor.data.toString(16)})`;
+    this.checkCopyBounds(tensor, nbytes, what);
+    const block = await this.chunkSize(tensor, what);
+    const out = new Uint8Array(nbytes);
+    for (let start = 0; start < nbytes; start += block) {
+      const length = Math.min(block, nbytes - start);
+      const packet = encodeCopyFromRemote({ ...tensor, byteOffset: tensor.byteOffset + start }, length);
+      const reply = await this.exchangeReply(packet, `${what} chunk at +${start}`);
+      if (reply.kind !== "copyAck")
+        throw new RpcProtocolError(`reply to ${what}: expected kCopyAck, got ${reply.kind}`);
+      if (reply.data.length !== length) {
+        throw new RpcProtocolError(
+          `reply to ${what}: asked for ${length} bytes, kCopyAck carries ${reply.data.length}`,
+        );
+      }
+      out.set(reply.data, start);
+    }
+    return out;
+  }
+
+  /**
+   * Sends kShutdown (no reply): the device frees its arena and stops serving. Waits for earlier requests.
+   * Needs a channel with `send`.
+   */
+  async shutdown(): Promise<void> {
+    const send = this.channel.send?.bind(this.channel);
+    if (!send)
+      throw new RpcUsageError("this packet channel cannot send a packet without a reply; kShutdown not sent");
+    const run = async () => {
+      await send(encodeShutdown());
+      this.failure ??= new RpcChannelError("the device was shut down with kShutdown");
+    };
+    const result = this.tail.then(run, run);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}

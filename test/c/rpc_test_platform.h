@@ -1,0 +1,13 @@
+/* Test-only controls of the malloc-backed platform in rpc_test_platform.c. */
+#ifndef MICROTVM_TEST_RPC_TEST_PLATFORM_H_
+#define MICROTVM_TEST_RPC_TEST_PLATFORM_H_
+
+#include <tvm/runtime/crt/platform.h>
+
+/* Blocks allocated through TVMPlatformMemoryAllocate and not yet freed. */
+long test_platform_live_blocks(void);
+
+/* Lets n more allocations succeed, then fails every one; -1 turns failures off. */
+void test_platform_fail_allocations_after(long n);
+
+#endif
