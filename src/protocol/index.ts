@@ -1,1 +1,53 @@
-export {};
+// The wire contract of the microTVM Project API: no I/O, no dependencies.
+export { PROTOCOL_VERSION, METHODS, METHOD_NAMES, isMethodName } from "./methods.js";
+export type { MethodName, MethodDescriptor, ParamType } from "./methods.js";
+export {
+  ErrorCode,
+  JsonRpcError,
+  ServerError,
+  IoTimeoutError,
+  TransportClosedError,
+  UnsupportedTVMVersionError,
+  WireFormatError,
+  errorFromWire,
+  formatJsonRpcError,
+  isKnownErrorCode,
+} from "./errors.js";
+export type { WireError, JsonRpcErrorOptions } from "./errors.js";
+export { b85encode, b85decode, Base85Error } from "./base85.js";
+export { LineDecoder, InvalidUtf8Error, LineTooLongError, DEFAULT_MAX_LINE_BYTES } from "./line-decoder.js";
+export type { LineDecoderOptions } from "./line-decoder.js";
+export {
+  PyFloat,
+  JsonSyntaxError,
+  parseJson,
+  parseJsonExact,
+  toPlain,
+  pyJsonDumps,
+  pyJsonString,
+  pyRepr,
+  pyStrRepr,
+  pyFloatRepr,
+  pyTypeName,
+  pyTruthy,
+} from "./json.js";
+export type { JsonValue, PyValue } from "./json.js";
+export {
+  serverInfoToWire,
+  serverInfoFromWire,
+  timeoutsToWire,
+  timeoutsFromWire,
+  projectOptionToWire,
+  projectOptionFromWire,
+  defaultProjectOptions,
+} from "./types.js";
+export type {
+  WireProjectOption,
+  WireServerInfo,
+  WireTimeouts,
+  ProjectOption,
+  ServerInfo,
+  TransportTimeouts,
+} from "./types.js";
+export { validateRequest, bindParams } from "./validate.js";
+export type { ValidatedRequest, BoundParams } from "./validate.js";

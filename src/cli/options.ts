@@ -1,0 +1,80 @@
+// Command-line pieces shared by the commands that talk to a Project API server: the repeatable
+// `-o key=value` flag, the flags that control how a server is launched, and the mapping of
+// client errors to the documented exit codes.
+import type { Command } from "commander";
+import {
+  NotATemplateProjectError,
+  ProjectApiServerNotFoundError,
+  ProjectOptionError,
+  ServerLaunchError,
+  TemplateProjectError,
+  parseOptionAssignments,
+  type LaunchOptions,
+  type ProjectOptions,
+} from "../client/index.js";
+import type { ProjectOption } from "../protocol/index.js";
+import { CliError, ExitCode } from "./exit-codes.js";
+
+/** Commander collector for flags given once per value (`-o a=1 -o b=2`). */
+export function collectRepeated(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Adds `-o, --project-option <key=value>` (repeatable; split at the first `=`). */
+export function addProjectOptionFlag(command: Command): Command {
+  return command.option(
+    "-o, --project-option <key=value>",
+    "a project option, converted to its declared type (repeatable; bool: true/false, int: base 10)",
+    collectRepeated,
+    [],
+  );
+}
+
+/** Adds the flags that control how the project's server is started. */
+export function addServerFlags(command: Command): Command {
+  return command
+    .option("--python <interpreter>", "Python interpreter for microtvm_api_server.py (default: python3)")
+    .option("--verbose", "copy the server's stdout and stderr to stderr");
+}
+
+export interface ServerFlags {
+  python?: string;
+  verbose?: boolean;
+}
+
+/** Launch options from the server flags: server output goes to our stderr only with --verbose. */
+export function launchOptionsFrom(flags: ServerFlags): LaunchOptions {
+  return {
+    python: flags.python,
+    onOutput: flags.verbose ? (text) => process.stderr.write(text) : undefined,
+  };
+}
+
+/** Parses `-o` assignments against the server's options; a bad one is a usage error (exit 2). */
+export function parseProjectOptions(
+  assignments: readonly string[] | undefined,
+  projectOptions: readonly ProjectOption[],
+  method?: string,
+): ProjectOptions {
+  try {
+    return parseOptionAssignments(assignments ?? [], projectOptions, method);
+  } catch (error) {
+    throw cliErrorFrom(error);
+  }
+}
+
+/** Maps an error from the client layer to a CliError carrying the documented exit code. */
+export function cliErrorFrom(error: unknown): unknown {
+  if (error instanceof CliError) return error;
+  if (error instanceof ProjectOptionError)
+    return new CliError(error.message, ExitCode.usage, { cause: error });
+  if (
+    error instanceof ProjectApiServerNotFoundError ||
+    error instanceof ServerLaunchError ||
+    error instanceof NotATemplateProjectError ||
+    error instanceof TemplateProjectError
+  ) {
+    return new CliError(error.message, ExitCode.badInput, { cause: error });
+  }
+  return error;
+}

@@ -1,0 +1,199 @@
+// One request line in, at most one reply line out: the reference's serve_one_request, with the
+// deviations written in docs/wire-deviations.md.
+
+import type { BoundParams, JsonValue, PyValue, WireError } from "../protocol/index.js";
+import {
+  ErrorCode,
+  JsonRpcError,
+  PyFloat,
+  ServerError,
+  b85decode,
+  b85encode,
+  bindParams,
+  parseJsonExact,
+  pyJsonDumps,
+  serverInfoToWire,
+  timeoutsToWire,
+  toPlain,
+  validateRequest,
+} from "../protocol/index.js";
+import type { ProjectApiHandler, ProjectOptions } from "./handler.js";
+import type { ServerLog } from "./log.js";
+import { silentLog } from "./log.js";
+import { formatTraceback } from "./traceback.js";
+
+export interface ServeOneResult {
+  /** The reply line (without "\n"), when one is due. */
+  reply?: string;
+  /** True when the server must stop after this line (bad input or an invalid envelope). */
+  stop: boolean;
+}
+
+export interface DispatchOptions {
+  log?: ServerLog;
+}
+
+/** A request without an id: we refuse to run it (the reference runs it, then fails). */
+class NotificationRefused extends Error {
+  constructor(method: string) {
+    super(
+      `request has no "id", so no reply could be addressed to it; ${method} was not called. ` +
+        `Send an "id" (a string, an integer or null) with every request.`,
+    );
+    this.name = "NotificationRefused";
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function number(v: PyValue): number {
+  if (v instanceof PyFloat) return v.value;
+  if (typeof v === "bigint") return Number(v);
+  return v as number;
+}
+
+function timeout(v: PyValue): number | null {
+  return v === null ? null : number(v);
+}
+
+function options(v: PyValue): ProjectOptions {
+  return toPlain(v) as ProjectOptions;
+}
+
+function checkTimeouts(t: unknown): void {
+  const keys = ["sessionStartRetryTimeoutSec", "sessionStartTimeoutSec", "sessionEstablishedTimeoutSec"];
+  if (!isObject(t) || !keys.every((k) => typeof t[k] === "number" && Number.isFinite(t[k])))
+    throw new TypeError(`openTransport must return { ${keys.join(", ")} } with finite numbers (seconds)`);
+}
+
+/** Runs the handler method for bound params and returns the wire result. */
+async function callHandler(handler: ProjectApiHandler, bound: BoundParams): Promise<unknown> {
+  const p = bound.params;
+  switch (bound.method) {
+    case "server_info_query":
+      return serverInfoToWire(await handler.serverInfoQuery(p.tvm_version as string));
+    case "generate_project":
+      return handler.generateProject({
+        modelLibraryFormatPath: p.model_library_format_path as string,
+        standaloneCrtDir: p.standalone_crt_dir as string,
+        projectDir: p.project_dir as string,
+        options: options(p.options!),
+      });
+    case "build":
+      return handler.build(options(p.options!));
+    case "flash":
+      return handler.flash(options(p.options!));
+    case "open_transport": {
+      const t = await handler.openTransport(options(p.options!));
+      checkTimeouts(t);
+      return { timeouts: timeoutsToWire(t) };
+    }
+    case "close_transport":
+      return handler.closeTransport();
+    case "read_transport": {
+      const data = await handler.readTransport(number(p.n!), timeout(p.timeout_sec!));
+      if (!(data instanceof Uint8Array))
+        throw new TypeError(
+          `readTransport must return a Uint8Array; got ${Object.prototype.toString.call(data)}`,
+        );
+      return { data: b85encode(data) };
+    }
+    case "write_transport": {
+      const bytes = b85decode(p.data as string);
+      await handler.writeTransport(bytes, timeout(p.timeout_sec!));
+      return null; // the reference always replies null here
+    }
+  }
+}
+
+/** The `data` of a ServerError reply: the handler's object plus a traceback, never a crash. */
+function serverErrorData(e: ServerError): JsonValue {
+  const traceback = formatTraceback(e);
+  const data = e.data;
+  let out: unknown;
+  if (data === null || data === undefined) out = { traceback };
+  else if (data instanceof Map)
+    out = data.has("traceback") ? data : new Map([...data, ["traceback", traceback]]);
+  else if (isObject(data) && Object.getPrototypeOf(data) === Object.prototype)
+    out = "traceback" in data ? data : { ...data, traceback };
+  // The reference crashes on other data (a list, a string); we keep it under "data".
+  else out = { data, traceback };
+  try {
+    pyJsonDumps(out);
+    return out as JsonValue;
+  } catch (err) {
+    return { traceback: `${traceback}(error data dropped: ${(err as Error).message})\n` };
+  }
+}
+
+/** The reply's `error` member for anything thrown while serving a valid request. */
+export function errorToWire(e: unknown, method: string): WireError {
+  if (e instanceof ServerError) return { code: e.code, message: e.wireMessage, data: serverErrorData(e) };
+  if (e instanceof JsonRpcError) {
+    let data: unknown = e.data ?? null;
+    try {
+      pyJsonDumps(data);
+    } catch {
+      data = null;
+    }
+    return { code: e.code, message: e.wireMessage, data };
+  }
+  return {
+    code: ErrorCode.serverError,
+    message: `calling method ${method}`,
+    data: { traceback: formatTraceback(e) },
+  };
+}
+
+function replyLine(id: PyValue, member: "result" | "error", value: unknown): string {
+  return pyJsonDumps({ jsonrpc: "2.0", id, [member]: value });
+}
+
+/**
+ * Serves one request line (without its terminator). Mirrors the reference: unparseable input →
+ * no reply, stop; invalid envelope → -32600 with id null, stop; anything later → a reply with
+ * the request's id, continue.
+ */
+export async function serveOneRequest(
+  handler: ProjectApiHandler,
+  line: string,
+  opts: DispatchOptions = {},
+): Promise<ServeOneResult> {
+  const log = opts.log ?? silentLog;
+  let request: PyValue;
+  try {
+    request = parseJsonExact(line);
+  } catch (e) {
+    log.error(`Caught error reading request: ${(e as Error).message}; the stream is not trusted, stopping`);
+    return { stop: true };
+  }
+
+  let validated;
+  try {
+    validated = validateRequest(request);
+  } catch (e) {
+    const error: WireError =
+      e instanceof JsonRpcError
+        ? e.toWire()
+        : {
+            code: ErrorCode.serverError,
+            message: "validating request",
+            data: { traceback: formatTraceback(e) },
+          };
+    log.error(`Invalid request, stopping: ${error.message}`);
+    return { reply: replyLine(null, "error", error), stop: true };
+  }
+
+  const id = validated.id ?? null;
+  try {
+    const bound = bindParams(validated.method, validated.params);
+    if (validated.id === undefined) throw new NotificationRefused(validated.method);
+    const result = await callHandler(handler, bound);
+    // Serialising inside the try: a result that is not JSON data becomes a -32000 reply.
+    return { reply: replyLine(id, "result", result === undefined ? null : result), stop: false };
+  } catch (e) {
+    return { reply: replyLine(id, "error", errorToWire(e, validated.method)), stop: false };
+  }
+}
