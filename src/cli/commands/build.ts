@@ -1,0 +1,55 @@
+// `microtvm build <project-dir>`: build a generated project through its Project API server.
+import type { Command } from "commander";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { addProjectOptionFlag, addServerFlags, type ServerFlags } from "../options.js";
+import { printJson } from "../output.js";
+import { builtInOptionsHelp } from "../project/describe.js";
+import { projectCallError } from "../project/errors.js";
+import { openGeneratedProject, type OpenedProject } from "../project/generated.js";
+import { saveOptions } from "../project/project-file.js";
+import { Progress } from "../project/progress.js";
+
+interface BuildFlags extends ServerFlags {
+  projectOption: string[];
+  force?: boolean;
+  json?: boolean;
+}
+
+export function buildCommand(program: Command): void {
+  const command = program
+    .command("build")
+    .description("build a generated project (options given once are saved in the project for later builds)")
+    .argument("<project-dir>", "the generated project")
+    .option("-f, --force", "delete the project's build/ directory first (a clean build)");
+  addProjectOptionFlag(command);
+  addServerFlags(command)
+    .option("--json", "print one JSON document (schema microtvm.build/1)")
+    .addHelpText("after", () => builtInOptionsHelp())
+    .action(async (dirArg: string, flags: BuildFlags) => {
+      const progress = new Progress();
+      const started = Date.now();
+      let opened: OpenedProject | undefined;
+      try {
+        opened = await openGeneratedProject(dirArg, flags.projectOption, "build", flags, progress);
+        const { dir, project, given, options } = opened;
+        if (flags.force) rmSync(join(dir, "build"), { recursive: true, force: true });
+        await progress.step(`building ${dir}`, () => project.build(options));
+        saveOptions(dir, given);
+        if (flags.json) {
+          printJson("microtvm.build/1", {
+            projectDir: dir,
+            options,
+            clean: flags.force === true,
+            durationMs: Date.now() - started,
+          });
+        } else {
+          process.stdout.write(`built ${dir}\n`);
+        }
+      } catch (error) {
+        throw projectCallError(error, "build");
+      } finally {
+        await opened?.project.close();
+      }
+    });
+}

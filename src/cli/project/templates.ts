@@ -1,0 +1,79 @@
+// Finding templates: the built-in ones shipped in the package's templates/ directory, or any
+// directory the user names that holds a Project API server.
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { CliError, ExitCode } from "../exit-codes.js";
+import { builtInTemplatesDir } from "./paths.js";
+
+/** Files that make a directory a Project API project (see the client's findServer). */
+const SERVER_FILES = [
+  "launch_microtvm_api_server.sh",
+  "microtvm_api_server.py",
+  "microtvm_api_server.sh",
+  "microtvm_api_server.js",
+  "microtvm_api_server.mjs",
+];
+
+export interface TemplateRef {
+  /** The built-in name, or the directory's base name for a user template. */
+  name: string;
+  /** Absolute path of the template directory. */
+  dir: string;
+  builtIn: boolean;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** True when `dir` holds a file the client can launch a server from. */
+export function hasServer(dir: string): boolean {
+  return SERVER_FILES.some((name) => existsSync(join(dir, name)));
+}
+
+/** The built-in templates, sorted by name. */
+export function listBuiltInTemplates(): TemplateRef[] {
+  if (!isDirectory(builtInTemplatesDir)) return [];
+  return readdirSync(builtInTemplatesDir)
+    .filter(
+      (name) => isDirectory(join(builtInTemplatesDir, name)) && hasServer(join(builtInTemplatesDir, name)),
+    )
+    .sort()
+    .map((name) => ({ name, dir: join(builtInTemplatesDir, name), builtIn: true }));
+}
+
+/**
+ * Resolves `--template`: a built-in name (`host`), or a path to a template directory. A bare word
+ * is a built-in name; anything with a slash, a leading dot or an existing directory is a path.
+ */
+export function resolveTemplate(spec: string): TemplateRef {
+  const builtIns = listBuiltInTemplates();
+  const looksLikePath = spec.includes("/") || spec.startsWith(".") || isAbsolute(spec);
+  if (!looksLikePath) {
+    const found = builtIns.find((t) => t.name === spec);
+    if (found) return found;
+    if (!isDirectory(spec)) {
+      throw new CliError(
+        `unknown template ${JSON.stringify(spec)}; built-in templates: ${builtIns.map((t) => t.name).join(", ") || "(none)"}` +
+          ` (or give the path of a template directory)`,
+        ExitCode.badInput,
+      );
+    }
+  }
+  const dir = resolve(spec);
+  if (!isDirectory(dir)) {
+    throw new CliError(`template directory ${dir} does not exist`, ExitCode.badInput);
+  }
+  if (!hasServer(dir)) {
+    throw new CliError(
+      `${dir} is not a template: it has no Project API server (looked for ${SERVER_FILES.join(", ")})`,
+      ExitCode.badInput,
+    );
+  }
+  const builtIn = builtIns.find((t) => t.dir === dir);
+  return builtIn ?? { name: dir.split("/").pop() || dir, dir, builtIn: false };
+}

@@ -1,0 +1,233 @@
+// firmware/models.c: the per-model glue C, generated from the Model Library Format metadata.
+// For each model it declares the generated entry points, describes the inputs and outputs, and
+// fills one `mtvm_model_t` (runtime/include/microtvm/model.h) that main.c registers with the
+// RPC server; docs/runtime.md describes the descriptor field by field.
+import { ServerError } from "microtvm/protocol";
+import { parseDType, sanitizeName } from "microtvm/mlf";
+import type { MlfModule, MlfTensor } from "microtvm/mlf";
+import type { HostModel } from "./model.js";
+
+const DL_CODES: Record<string, string> = {
+  int: "kDLInt",
+  uint: "kDLUInt",
+  float: "kDLFloat",
+  bfloat: "kDLBfloat",
+  handle: "kDLOpaqueHandle",
+};
+
+/** A C string literal for any text (non-ASCII and control bytes as octal escapes). */
+export function cString(text: string): string {
+  let out = '"';
+  for (const byte of Buffer.from(text, "utf8")) {
+    if (byte === 0x22 || byte === 0x5c) out += `\\${String.fromCharCode(byte)}`;
+    else if (byte >= 0x20 && byte < 0x7f && byte !== 0x3f) out += String.fromCharCode(byte);
+    else out += `\\${byte.toString(8).padStart(3, "0")}`; // also '?', so no trigraph can form
+  }
+  return `${out}"`;
+}
+
+/** A C identifier made from a model name (unique per model in this file). */
+function ident(name: string): string {
+  const clean = sanitizeName(name).replace(/[^A-Za-z0-9_]/g, "_");
+  return /^[A-Za-z_]/.test(clean) ? clean : `m_${clean}`;
+}
+
+function dtypeInitializer(tensor: MlfTensor, model: string): string {
+  let d;
+  try {
+    d = parseDType(tensor.dtype);
+  } catch {
+    throw new ServerError(
+      `model ${model}: tensor ${tensor.name} has a dtype the runtime cannot describe: ${tensor.dtype}`,
+    );
+  }
+  return `{${DL_CODES[d.kind]}, ${d.bits}, ${d.lanes}}`;
+}
+
+/** The shape arrays of every input and output, then the two tensor tables (docs/runtime.md). */
+function tensorTables(id: string, mod: MlfModule): string[] {
+  const lines: string[] = [];
+  const groups = [
+    ["inputs", mod.inputs],
+    ["outputs", mod.outputs],
+  ] as const;
+  for (const [kind, tensors] of groups) {
+    tensors.forEach((t, i) => {
+      const dims = t.shape.length > 0 ? t.shape.map((n) => `INT64_C(${n})`).join(", ") : "INT64_C(1)";
+      lines.push(`static const int64_t ${id}_${kind}_${i}_shape[] = {${dims}};`);
+    });
+  }
+  for (const [kind, tensors] of groups) {
+    if (tensors.length === 0) {
+      lines.push(`static const mtvm_tensor_info_t* const ${id}_${kind} = NULL;`);
+      continue;
+    }
+    lines.push(`static const mtvm_tensor_info_t ${id}_${kind}[] = {`);
+    tensors.forEach((t, i) => {
+      lines.push(
+        `    {${cString(t.name)}, ${dtypeInitializer(t, mod.name)}, ${t.shape.length}, ${id}_${kind}_${i}_shape},`,
+      );
+    });
+    lines.push("};");
+  }
+  return lines;
+}
+
+/** The C-interface wrapper: data pointers in argument order → the header's structs → <prefix>_run. */
+function cInterfaceWrapper(mod: MlfModule, id: string): { lines: string[]; include: string } {
+  const header = mod.header;
+  if (!header || !mod.codegen.header) {
+    throw new ServerError(
+      `model ${mod.name} uses TVM's C interface but its archive has no header (codegen/host/include)`,
+    );
+  }
+  if (header.devices.length > 0) {
+    throw new ServerError(
+      `model ${mod.name} needs external devices (${header.devices.join(", ")}); the host template cannot provide them`,
+    );
+  }
+  if (header.ioInPools) {
+    throw new ServerError(
+      `model ${mod.name} places its inputs and outputs inside workspace pools (USMP with I/O in pools); ` +
+        "the host template needs separate input and output buffers",
+    );
+  }
+  if (header.inputs.length !== mod.inputs.length || header.outputs.length !== mod.outputs.length) {
+    throw new ServerError(
+      `model ${mod.name}: the header declares ${header.inputs.length} inputs and ${header.outputs.length} outputs, ` +
+        `the metadata ${mod.inputs.length} and ${mod.outputs.length}`,
+    );
+  }
+  const p = header.prefix;
+  const lines: string[] = [];
+  const poolArgs: string[] = [];
+  if (header.workspacePools.length > 0) {
+    const upper = p.toUpperCase();
+    for (const pool of header.workspacePools) {
+      const macro = `${upper}_${pool.toUpperCase()}_WORKSPACE_POOL_SIZE`;
+      if (!header.macros.has(macro)) {
+        throw new ServerError(
+          `model ${mod.name}: no size for workspace pool ${pool} (expected #define ${macro})`,
+        );
+      }
+      lines.push(`static uint8_t ${id}_pool_${pool}[${macro}] __attribute__((aligned(16)));`);
+    }
+    poolArgs.push(`&pools`);
+  }
+  lines.push(
+    `static int32_t ${id}_run_c(void* const* inputs, void* const* outputs) {`,
+    `  struct ${p}_inputs in;`,
+    `  struct ${p}_outputs out;`,
+  );
+  if (header.workspacePools.length > 0) lines.push(`  struct ${p}_workspace_pools pools;`);
+  header.inputs.forEach((member, i) => lines.push(`  in.${member} = inputs[${i}];`));
+  header.outputs.forEach((member, i) => lines.push(`  out.${member} = outputs[${i}];`));
+  for (const pool of header.workspacePools) lines.push(`  pools.${pool} = ${id}_pool_${pool};`);
+  if (header.inputs.length === 0) lines.push("  (void)inputs;");
+  if (header.outputs.length === 0) lines.push("  (void)outputs;");
+  lines.push(`  return ${p}_run(${["&in", "&out", ...poolArgs].join(", ")});`, "}");
+  const include = mod.codegen.header.split("/").pop()!;
+  return { lines, include };
+}
+
+function moduleGlue(
+  mod: MlfModule,
+  systemLibDeclared: { done: boolean },
+): { lines: string[]; includes: string[]; id: string } {
+  const id = `model_${ident(mod.name)}`;
+  const lines: string[] = [
+    `/* Model ${cString(mod.name)}: ${mod.executor} executor, ${mod.entryStyle} entry. */`,
+  ];
+  const includes: string[] = [];
+  let entryKind = "MTVM_ENTRY_NONE";
+  let runPacked = "NULL";
+  let runC = "NULL";
+  switch (mod.entryStyle) {
+    case "packed":
+      entryKind = "MTVM_ENTRY_PACKED";
+      runPacked = mod.entryFunction;
+      // `int`, the return type of TVMBackendPackedCFunc: on arm-none-eabi int32_t is long, and a
+      // pointer to an int32_t function would not convert. The archive may spell the parameters
+      // as void*; the ABI is the same.
+      lines.push(
+        `int ${mod.entryFunction}(TVMValue* args, int* type_codes, int num_args, TVMValue* out_ret_value,`,
+        `    int* out_ret_tcode, void* resource_handle);`,
+      );
+      break;
+    case "c-interface": {
+      entryKind = "MTVM_ENTRY_C_INTERFACE";
+      const wrapper = cInterfaceWrapper(mod, id);
+      includes.push(wrapper.include);
+      lines.push(...wrapper.lines);
+      runC = `${id}_run_c`;
+      break;
+    }
+    case "graph":
+      if (!mod.systemLib) {
+        throw new ServerError(
+          `model ${mod.name} is a graph-executor model without a system library (TVMSystemLibEntryPoint); ` +
+            'export it with Runtime("crt", {"system-lib": True}) so the host can find its operators',
+        );
+      }
+      break;
+  }
+  let systemLib = "NULL";
+  if (mod.systemLib) {
+    if (!systemLibDeclared.done) {
+      lines.push("const TVMModule* TVMSystemLibEntryPoint(void);");
+      systemLibDeclared.done = true;
+    }
+    systemLib = "TVMSystemLibEntryPoint";
+  }
+  lines.push(...tensorTables(id, mod));
+  lines.push(
+    `static const mtvm_model_t ${id} = {`,
+    `    ${cString(mod.name)},`,
+    `    ${entryKind},`,
+    `    ${runPacked},`,
+    `    ${runC},`,
+    `    ${mod.inputs.length},`,
+    `    ${id}_inputs,`,
+    `    ${mod.outputs.length},`,
+    `    ${id}_outputs,`,
+    `    ${mod.workspaceBytes},`,
+    `    ${systemLib},`,
+    "};",
+  );
+  return { lines, includes, id };
+}
+
+/** The text of firmware/models.c for `model`. */
+export function renderModelsC(model: HostModel): string {
+  const systemLibDeclared = { done: false };
+  const parts = model.modules.map((mod) => moduleGlue(mod, systemLibDeclared));
+  if (model.modules.filter((m) => m.systemLib).length > 1) {
+    throw new ServerError(
+      "more than one model in the archive is a system library (each defines TVMSystemLibEntryPoint); " +
+        "the host template can link only one",
+    );
+  }
+  const includes = [...new Set(parts.flatMap((p) => p.includes))].map((h) => {
+    if (!/^[A-Za-z0-9_.-]+$/.test(h))
+      throw new ServerError(`cannot include the model header ${JSON.stringify(h)}`);
+    return `#include "${h}"`;
+  });
+  return [
+    "/* The models of this project, for the runtime. Generated by the microtvm host template from the",
+    " * Model Library Format metadata (model.tar); regenerate the project instead of editing. */",
+    "#include <stddef.h>",
+    "#include <stdint.h>",
+    "",
+    "#include <microtvm/model.h>",
+    "",
+    '#include "models.h"',
+    ...(includes.length ? ["", ...includes] : []),
+    "",
+    ...parts.flatMap((p) => [...p.lines, ""]),
+    "const mtvm_model_t* const microtvm_project_models[] = {",
+    ...parts.map((p) => `    &${p.id},`),
+    "};",
+    `const size_t microtvm_project_model_count = ${parts.length};`,
+    "",
+  ].join("\n");
+}
