@@ -7,4 +7,9 @@ case "$1" in
   "" | -*) ;;
   *) shift ;;
 esac
-exec "${MICROTVM_NODE:-node}" "$(dirname "$0")/microtvm_api_server.js" "$@"
+# Only sh built-ins are used, so node is the one program needed on PATH.
+case "$0" in
+  */*) here="${0%/*}" ;;
+  *) here=. ;;
+esac
+exec "${MICROTVM_NODE:-node}" "$here/microtvm_api_server.js" "$@"

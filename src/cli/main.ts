@@ -24,6 +24,13 @@ export function buildProgram(): Command {
 
 /** Runs the CLI with `argv` (without node and the script) and exits the process with its code. */
 export async function main(argv: string[]): Promise<void> {
+  // A reader that goes away (`microtvm … | head`) ends the output, not the process with a crash.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
   process.exitCode = await run(argv);
 }
 

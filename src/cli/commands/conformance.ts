@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { create as createTar } from "tar";
 import { createStreamChannel, type Channel } from "../../channel/index.js";
 import {
@@ -49,7 +50,7 @@ export function conformanceCommand(program: Command): void {
     .argument("<template-dir>", "a template project directory (its server must report is_template: true)")
     .option(
       "--mlf <file>",
-      "Model Library Format archive to generate with (default: a tiny archive made here)",
+      "Model Library Format archive to generate with (default: the package's example model, examples/sine-model/sine.tar)",
     );
   addServerFlags(addProjectOptionFlag(command)).action(async (templateDir: string, flags: Flags) => {
     const runner = new Runner(resolve(templateDir), launchOptionsFrom(flags));
@@ -193,7 +194,7 @@ class Runner {
 
     const work = this.tempDir();
     const projectDir = join(work, "project");
-    const mlf = flags.mlf ? resolve(flags.mlf) : await writeTinyMlf(join(work, "model.tar"));
+    const mlf = flags.mlf ? resolve(flags.mlf) : await defaultConformanceMlf(work);
     if (flags.mlf && !existsSync(mlf)) {
       await template.close();
       throw new CliError(`model archive ${mlf} does not exist`, ExitCode.badInput);
@@ -694,6 +695,15 @@ async function readExactly(client: ProjectApiClient, n: number, timeoutSec: numb
     got += chunk.length;
   }
   return out;
+}
+
+/**
+ * The archive the lifecycle runs on when --mlf is not given: the package's own example model, a
+ * real archive every C template can build; the tiny shape-only archive where it is missing.
+ */
+async function defaultConformanceMlf(work: string): Promise<string> {
+  const example = fileURLToPath(new URL("../../../examples/sine-model/sine.tar", import.meta.url));
+  return existsSync(example) ? example : writeTinyMlf(join(work, "model.tar"));
 }
 
 /**
