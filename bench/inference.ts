@@ -1,0 +1,267 @@
+// `npm run bench:inference`: the yes/no keyword model on the host template, measured three ways:
+// on the device (the device's own timer through runtime.RPCTimeEvaluator), from the host over the
+// session (one `run` request, and a whole inference with input upload and output download), and
+// natively (the same generated C and runtime compiled into a small harness that times N
+// inferences in-process: the floor). Also the session's tensor upload and download throughput.
+// Prints a table, then one JSON line.
+// Usage: npm run bench:inference [-- <model.tar> [<input.bin>]]
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { GeneratedProject, TemplateProject } from "../src/client/index.js";
+import { loadProjectModel } from "../src/cli/inference/model.js";
+import { InferenceSession } from "../src/cli/inference/session.js";
+import { median } from "../src/cli/inference/summary.js";
+import { formatTable } from "../src/cli/output.js";
+import { resolveTemplate } from "../src/cli/project/templates.js";
+import { fillTensor, readTensorFile, tensorValues } from "../src/rpc/index.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const fixtures = join(root, "..", "shared", "fixtures");
+const archive = process.argv[2] ?? join(fixtures, "yes-no-kws-aot-v5", "model.tar");
+const sample = process.argv[3] ?? join(fixtures, "kws-samples", "yes.bin");
+const REPEAT = 20;
+const NUMBER = 100;
+const NATIVE_RUNS = 500;
+const NATIVE_BATCHES = 5;
+const TRANSFER_BYTES = 64 * 1024;
+const TRANSFER_ROUNDS = 5;
+
+// The floor: the project's own runtime, glue and model C, called in-process without any RPC.
+const HARNESS_C = `
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <microtvm/model.h>
+#include <tvm/runtime/c_runtime_api.h>
+#include <tvm/runtime/crt/platform.h>
+#include "models.h"
+
+#define MAX_TENSORS 16
+
+static double now_sec(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+int main(int argc, char** argv) {
+  const mtvm_model_t* m = microtvm_project_models[0];
+  long runs = argc > 1 ? atol(argv[1]) : 1000;
+  int n = m->num_inputs + m->num_outputs, i;
+  DLTensor tensors[MAX_TENSORS];
+  void* data[MAX_TENSORS];
+  TVMValue args[MAX_TENSORS];
+  int codes[MAX_TENSORS];
+  if (n > MAX_TENSORS || TVMPlatformInitialize() != kTvmErrorNoError) return 2;
+  for (i = 0; i < n; i++) {
+    const mtvm_tensor_info_t* info = i < m->num_inputs ? &m->inputs[i] : &m->outputs[i - m->num_inputs];
+    size_t size = mtvm_tensor_info_nbytes(info);
+    data[i] = calloc(size ? size : 1, 1);
+    if (i == 0 && argc > 2) {
+      FILE* f = fopen(argv[2], "rb");
+      if (f == NULL || fread(data[i], 1, size, f) != size) return 3;
+      fclose(f);
+    }
+    memset(&tensors[i], 0, sizeof(tensors[i]));
+    tensors[i].data = data[i];
+    tensors[i].device.device_type = kDLCPU;
+    tensors[i].ndim = info->ndim;
+    tensors[i].dtype = info->dtype;
+    tensors[i].shape = (int64_t*)info->shape;
+    args[i].v_handle = &tensors[i];
+    codes[i] = kTVMDLTensorHandle;
+  }
+  {
+    /* One untimed run first (as the device time evaluator does), then the timed ones. */
+    TVMValue ret;
+    int ret_code = 0;
+    double start = 0;
+    for (long r = -1; r < runs; r++) {
+      int err;
+      if (r == 0) start = now_sec();
+      if (m->entry_kind == MTVM_ENTRY_PACKED) err = m->run_packed(args, codes, n, &ret, &ret_code, NULL);
+      else err = m->run_c(data, data + m->num_inputs);
+      if (err != 0) return 4;
+    }
+    printf("{\\"seconds_per_inference\\": %.12g, \\"runs\\": %ld, \\"output0\\": [", (now_sec() - start) / (double)runs, runs);
+  }
+  {
+    const mtvm_tensor_info_t* out = &m->outputs[0];
+    size_t size = mtvm_tensor_info_nbytes(out), k;
+    for (k = 0; k < size && out->dtype.code == kDLInt && out->dtype.bits == 8; k++)
+      printf("%s%d", k ? ", " : "", ((int8_t*)data[m->num_inputs])[k]);
+  }
+  printf("]}\\n");
+  return 0;
+}
+`;
+
+function micros(seconds: number): string {
+  return (seconds * 1e6).toFixed(2);
+}
+
+function compileNative(projectDir: string): string {
+  const config = readFileSync(join(projectDir, "Makefile"), "utf8");
+  const workspace = /^WORKSPACE_SIZE_BYTES \?= (\d+)/m.exec(config)?.[1] ?? "2097152";
+  writeFileSync(join(projectDir, "build", "native_bench.c"), HARNESS_C);
+  const sources = spawnSync(
+    "sh",
+    ["-c", "ls firmware/models.c runtime/src/*.c runtime/src/host/*.c model/codegen/host/src/*.c"],
+    { cwd: projectDir, encoding: "utf8" },
+  )
+    .stdout.split("\n")
+    .filter(Boolean);
+  const output = join(projectDir, "build", "native_bench");
+  const args = [
+    "-O2",
+    `-DTVM_WORKSPACE_SIZE_BYTES=${workspace}`,
+    "-Ifirmware",
+    "-Iruntime/include",
+    "-Wno-incompatible-pointer-types",
+    "-Wno-int-conversion",
+    "-Wno-implicit-function-declaration",
+    "-o",
+    output,
+    "build/native_bench.c",
+    ...sources,
+    "-lm",
+  ];
+  const cc = spawnSync("cc", args, { cwd: projectDir, encoding: "utf8" });
+  if (cc.status !== 0) throw new Error(`compiling the native harness failed:\n${cc.stderr}`);
+  return output;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(archive)) {
+    console.error(
+      `bench: ${archive} not found; pass a model archive (npm run bench:inference -- <model.tar> [<input.bin>])`,
+    );
+    process.exit(2);
+  }
+  const work = mkdtempSync(join(tmpdir(), "microtvm-bench-"));
+  const projectDir = join(work, "project");
+  const template = await TemplateProject.open(resolveTemplate("host").dir);
+  let project: GeneratedProject | undefined;
+  let session: InferenceSession | undefined;
+  try {
+    try {
+      project = await template.generateProject(archive, projectDir);
+    } finally {
+      await template.close();
+    }
+    await project.build();
+    const model = await loadProjectModel(project);
+    const info = model.inputs[0]!;
+    const input = existsSync(sample)
+      ? await readTensorFile(sample, info)
+      : fillTensor("random", info.dtype, info.shape);
+    session = await InferenceSession.open(project, model);
+
+    const first = await session.infer([input]);
+    const deviceOutput = tensorValues(first.outputs[0]!).map(Number);
+    const timing = await session.measure(REPEAT, NUMBER);
+    const whole: number[] = [];
+    for (let i = 0; i < REPEAT; i++) {
+      const started = performance.now();
+      await session.infer([input]);
+      whole.push((performance.now() - started) / 1000);
+    }
+
+    // Tensor transfer through the session: one device buffer, copied in and out in full.
+    const runtime = session.connection.runtime;
+    const packetLimit = await runtime.client.maxTransferSize();
+    const buffer = await runtime.empty([TRANSFER_BYTES], "uint8");
+    const payload = new Uint8Array(TRANSFER_BYTES).map((_, i) => (i * 31) & 0xff);
+    let started = performance.now();
+    for (let i = 0; i < TRANSFER_ROUNDS; i++) await buffer.copyFrom(payload);
+    const uploadSec = (performance.now() - started) / 1000;
+    started = performance.now();
+    for (let i = 0; i < TRANSFER_ROUNDS; i++) await buffer.copyTo();
+    const downloadSec = (performance.now() - started) / 1000;
+    await buffer.free();
+    await session.close();
+
+    const native = compileNative(projectDir);
+    // Several processes, each timing NATIVE_RUNS inferences; the median, like the device's.
+    const nativeRuns: { seconds_per_inference: number; output0: number[] }[] = [];
+    for (let i = 0; i < NATIVE_BATCHES; i++) {
+      const run = spawnSync(native, [String(NATIVE_RUNS), ...(existsSync(sample) ? [sample] : [])], {
+        encoding: "utf8",
+      });
+      if (run.status !== 0)
+        throw new Error(`the native harness failed (status ${run.status}): ${run.stderr}`);
+      nativeRuns.push(JSON.parse(run.stdout) as { seconds_per_inference: number; output0: number[] });
+    }
+    const nativeResult = {
+      seconds_per_inference: median(nativeRuns.map((r) => r.seconds_per_inference)),
+      output0: nativeRuns[0]!.output0,
+    };
+
+    const deviceSec = median(timing.deviceSec);
+    const roundTripSec = median(timing.roundTripSec);
+    const wholeSec = median(whole);
+    const uploadMBps = (TRANSFER_BYTES * TRANSFER_ROUNDS) / uploadSec / 1e6;
+    const downloadMBps = (TRANSFER_BYTES * TRANSFER_ROUNDS) / downloadSec / 1e6;
+    const rows = [
+      [
+        "native in-process (floor)",
+        micros(nativeResult.seconds_per_inference),
+        `median of ${NATIVE_BATCHES} × ${NATIVE_RUNS} runs; same C and runtime, no RPC`,
+      ],
+      ["device, runtime.RPCTimeEvaluator", micros(deviceSec), `median of ${REPEAT} × ${NUMBER} runs`],
+      ["host round trip, one run request", micros(roundTripSec), `median of ${REPEAT}`],
+      ["host, upload + run + download", micros(wholeSec), `median of ${REPEAT}; ${info.bytes} bytes in`],
+    ];
+    console.log(`model ${archive} (${model.executor}), input ${existsSync(sample) ? sample : "random"}`);
+    console.log(formatTable(["measure", "µs per inference", "notes"], rows));
+    console.log("");
+    console.log(
+      formatTable(
+        ["transfer", "MB/s", "notes"],
+        [
+          [
+            "upload (CopyToRemote)",
+            uploadMBps.toFixed(3),
+            `${TRANSFER_ROUNDS} × ${TRANSFER_BYTES} bytes, packets of ≤ ${packetLimit} bytes`,
+          ],
+          [
+            "download (CopyFromRemote)",
+            downloadMBps.toFixed(3),
+            `${TRANSFER_ROUNDS} × ${TRANSFER_BYTES} bytes`,
+          ],
+        ],
+      ),
+    );
+    console.log(`outputs: device [${deviceOutput.join(", ")}], native [${nativeResult.output0.join(", ")}]`);
+    console.log(
+      JSON.stringify({
+        bench: "inference",
+        model: archive,
+        executor: model.executor,
+        native_us: nativeResult.seconds_per_inference * 1e6,
+        device_us_median: deviceSec * 1e6,
+        round_trip_us_median: roundTripSec * 1e6,
+        inference_us_median: wholeSec * 1e6,
+        upload_mb_per_s: uploadMBps,
+        download_mb_per_s: downloadMBps,
+        packet_limit_bytes: packetLimit,
+        device_output: deviceOutput,
+        native_output: nativeResult.output0,
+      }),
+    );
+  } finally {
+    await session?.close();
+    await project?.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

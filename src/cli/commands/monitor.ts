@@ -1,0 +1,109 @@
+// `microtvm monitor <project-dir>`: open the project's transport, complete the session
+// handshake and show what the device logs (with --raw also every byte, as hex) until Ctrl-C or
+// --duration. The session, the transport and the server are closed on every path.
+import type { Command } from "commander";
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import type { GeneratedProject } from "../../client/index.js";
+import { SessionError } from "../../session/index.js";
+import { CliError, ExitCode } from "../exit-codes.js";
+import { addProjectOptionFlag, addServerFlags, type ServerFlags } from "../options.js";
+import { printJson } from "../output.js";
+import { monitorDevice, type MonitorSummary } from "../inference/monitor.js";
+import { openRunProject } from "../inference/project.js";
+import { ProjectByteTransport, sessionTimeoutsFrom } from "../inference/transport.js";
+import { projectCallError } from "../project/errors.js";
+import { Progress } from "../project/progress.js";
+
+interface MonitorFlags extends ServerFlags {
+  raw?: boolean;
+  duration?: number;
+  json?: boolean;
+  projectOption: string[];
+}
+
+function duration(text: string): number {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n) || n <= 0) {
+    throw new CliError(
+      `--duration must be a number of seconds > 0, got ${JSON.stringify(text)}`,
+      ExitCode.usage,
+    );
+  }
+  return n;
+}
+
+export function monitorCommand(program: Command): void {
+  const command = program
+    .command("monitor")
+    .description(
+      "open a project's device session and show its log lines (and with --raw its bytes) until Ctrl-C",
+    )
+    .argument("<project-dir>", "a generated, built project")
+    .option("--raw", "also show every byte read (<) and written (>) as hex")
+    .option("--duration <sec>", "stop after this many seconds", duration);
+  addProjectOptionFlag(command);
+  addServerFlags(command)
+    .option("--json", "print lines on stderr and one JSON summary (schema microtvm.monitor/1) on stdout")
+    .action(async (dirArg: string, flags: MonitorFlags) => {
+      await monitor(dirArg, flags);
+    });
+}
+
+async function monitor(dirArg: string, flags: MonitorFlags): Promise<void> {
+  const dir = resolve(dirArg);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new CliError(
+      `project directory ${dir} does not exist; create it with microtvm create-project`,
+      ExitCode.badInput,
+    );
+  }
+  const progress = new Progress();
+  let project: GeneratedProject | undefined;
+  let stop = false;
+  const onSigint = () => {
+    stop = true;
+  };
+  process.on("SIGINT", onSigint);
+  let summary: MonitorSummary;
+  const started = Date.now();
+  try {
+    const opened = await openRunProject(dir, flags.projectOption, flags, progress);
+    project = opened.project;
+    const transport = project.transport(opened.options);
+    const timeouts = await progress.step("opening the transport", () => transport.open());
+    const print = flags.json
+      ? (line: string) => progress.log(line)
+      : (line: string) => void process.stdout.write(`${line}\n`);
+    summary = await monitorDevice(new ProjectByteTransport(transport), {
+      timeouts: sessionTimeoutsFrom(timeouts),
+      raw: flags.raw === true,
+      ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
+      stopped: () => stop,
+      print,
+    });
+  } catch (error) {
+    if (error instanceof SessionError)
+      throw new CliError(`device: ${error.message}`, ExitCode.failed, { cause: error });
+    throw projectCallError(error, "monitor");
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    await project?.close();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  if (flags.json) {
+    printJson("microtvm.monitor/1", {
+      project_dir: dir,
+      session_id: summary.sessionId,
+      log_lines: summary.logLines,
+      bytes_in: summary.bytesIn,
+      bytes_out: summary.bytesOut,
+      seconds,
+      interrupted: stop,
+    });
+  } else {
+    process.stderr.write(
+      `monitor ended${stop ? " (interrupted)" : ""} after ${seconds.toFixed(1)} s: ${summary.logLines} log lines, ${summary.bytesIn} bytes in, ${summary.bytesOut} bytes out\n`,
+    );
+  }
+}

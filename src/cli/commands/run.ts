@@ -1,0 +1,360 @@
+// `microtvm run <project-dir | model.tar>`: build if needed, flash, start a session with the
+// device, send the inputs, run the model (AOT or graph executor, from the MLF), print the
+// outputs and the device and round-trip times. Everything started is stopped on every path.
+import type { Command } from "commander";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { GeneratedProject } from "../../client/index.js";
+import { RpcChannelError, RpcError, writeTensorFile, type FillMode } from "../../rpc/index.js";
+import { SessionError } from "../../session/index.js";
+import { CliError, ExitCode } from "../exit-codes.js";
+import { addProjectOptionFlag, addServerFlags, collectRepeated, type ServerFlags } from "../options.js";
+import { formatTable, printJson } from "../output.js";
+import { FILL_MODES, resolveInputs, type ResolvedInput } from "../inference/inputs.js";
+import { loadProjectModel, type InferenceModel } from "../inference/model.js";
+import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
+import { InferenceSession, type InferenceOutcome, type InferenceTiming } from "../inference/session.js";
+import {
+  formatMicros,
+  formatValue,
+  jsonValues,
+  median,
+  summariseValues,
+  topN,
+} from "../inference/summary.js";
+import { projectCallError } from "../project/errors.js";
+import { Progress } from "../project/progress.js";
+import { monitorCommand } from "./monitor.js";
+
+interface RunFlags extends ServerFlags {
+  input: string[];
+  fillMode: FillMode;
+  outputDir?: string;
+  printTop: number;
+  repeat: number;
+  number: number;
+  json?: boolean;
+  projectOption: string[];
+  template?: string;
+  model?: string;
+  build: boolean;
+  timeout?: number;
+}
+
+function positiveInt(name: string, min: number) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < min) {
+      throw new CliError(
+        `${name} must be a whole number >= ${min}, got ${JSON.stringify(text)}`,
+        ExitCode.usage,
+      );
+    }
+    return n;
+  };
+}
+
+function seconds(text: string): number {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n) || n <= 0) {
+    throw new CliError(
+      `--timeout must be a number of seconds > 0, got ${JSON.stringify(text)}`,
+      ExitCode.usage,
+    );
+  }
+  return n;
+}
+
+function fillMode(text: string): FillMode {
+  if (!(FILL_MODES as readonly string[]).includes(text)) {
+    throw new CliError(
+      `--fill-mode must be one of ${FILL_MODES.join(", ")}, got ${JSON.stringify(text)}`,
+      ExitCode.usage,
+    );
+  }
+  return text as FillMode;
+}
+
+export function runCommand(program: Command): void {
+  const command = program
+    .command("run")
+    .description(
+      "run a model on a project's device: build if needed, flash, send inputs, run, print outputs and timing",
+    )
+    .argument(
+      "<project-or-archive>",
+      "a generated project directory, or a model archive (.tar) to run with --template",
+    )
+    .option(
+      "-i, --input <name=file>",
+      "an input from a file: NAME is the input's name or index; .bin (raw), .npy or .json (repeatable)",
+      collectRepeated,
+      [],
+    )
+    .option(
+      "--fill-mode <mode>",
+      "how inputs without --input are filled: zeros, ones or random (seeded)",
+      fillMode,
+      "random",
+    )
+    .option("--output-dir <dir>", "write each output as <name>.bin and <name>.npy")
+    .option("--print-top <n>", "show the n largest elements of each output", positiveInt("--print-top", 0), 5)
+    .option("--repeat <n>", "timing repetitions (medians are reported)", positiveInt("--repeat", 1), 10)
+    .option("--number <n>", "runs per device timing repetition", positiveInt("--number", 1), 10)
+    .option(
+      "-t, --template <name-or-dir>",
+      "with a model archive: the template of the cached project (default host)",
+    )
+    .option("--model <name>", "the module to run when the archive holds several")
+    .option("--no-build", "do not ask the project to build first (it must be built already)")
+    .option(
+      "--timeout <sec>",
+      "seconds to wait for each device reply (default: the session timeout the project reports)",
+      seconds,
+    );
+  addProjectOptionFlag(command);
+  addServerFlags(command)
+    .option("--json", "print one JSON document (schema microtvm.run/1)")
+    .addHelpText(
+      "after",
+      "\nWith a model archive the project is generated once into a cache directory\n" +
+        "($MICROTVM_CACHE_DIR, else $XDG_CACHE_HOME/microtvm, else ~/.cache/microtvm) and reused.",
+    )
+    .action(async (targetArg: string, flags: RunFlags) => {
+      await runModel(targetArg, flags);
+    });
+}
+
+interface RunReport {
+  target: ProjectTarget;
+  model: InferenceModel;
+  inputs: ResolvedInput[];
+  outcome: InferenceOutcome;
+  timing: InferenceTiming;
+  built: boolean;
+  written: string[];
+}
+
+/**
+ * Turns whatever failed into the CLI's one-line error. `serverSaid` is what the project's server
+ * logged after the session ended (for the host template: how the firmware process ended).
+ */
+function runError(error: unknown, interrupted: boolean, serverSaid: string[]): unknown {
+  if (interrupted)
+    return new CliError(
+      "interrupted; the session and the project's server were closed",
+      ExitCode.interrupted,
+    );
+  if (error instanceof CliError) return error;
+  if (error instanceof RpcError || error instanceof SessionError) {
+    // A request refused because an earlier one got no reply: report the one that got none.
+    let first: Error = error;
+    while (first instanceof RpcChannelError && first.cause instanceof RpcChannelError) first = first.cause;
+    const said = serverSaid.length > 0 ? ` (the project's server says: ${serverSaid.join(" | ")})` : "";
+    return new CliError(`device: ${first.message}${said}`, ExitCode.failed, { cause: error });
+  }
+  return projectCallError(error, "run");
+}
+
+async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
+  const progress = new Progress();
+  let project: GeneratedProject | undefined;
+  let session: InferenceSession | undefined;
+  let interrupted = false;
+  const serverLog: string[] = [];
+  // Ctrl-C: close what is open; the pending step then fails and the finally below reaps the rest.
+  const onSigint = () => {
+    interrupted = true;
+    void session?.close();
+    void project?.close();
+  };
+  process.on("SIGINT", onSigint);
+  let report: RunReport;
+  try {
+    const target = await resolveTarget(targetArg, flags, progress);
+    // In archive mode the -o options went into the cached project; they are saved there.
+    const assignments = target.archive ? [] : flags.projectOption;
+    const opened = await openRunProject(target.dir, assignments, flags, progress, (line) => {
+      serverLog.push(line);
+      if (serverLog.length > 20) serverLog.shift();
+    });
+    project = opened.project;
+    const { options } = opened;
+    // Everything the user gave is checked before the device is touched.
+    const model = await loadProjectModel(project, flags.model);
+    const inputs = await resolveInputs(flags.input, model.inputs, flags.fillMode);
+    const outputDir = flags.outputDir === undefined ? undefined : resolve(flags.outputDir);
+
+    const p = project;
+    if (flags.build) await progress.step(`building ${target.dir}`, () => p.build(options));
+    await progress.step(`flashing ${target.dir}`, () => p.flash(options));
+    session = await progress.step("starting the device session", () =>
+      InferenceSession.open(p, model, {
+        projectOptions: options,
+        onLog: (text) => progress.log(`device: ${text}`),
+        ...(flags.timeout !== undefined ? { replyTimeoutSec: flags.timeout } : {}),
+      }),
+    );
+    const s = session;
+    const outcome = await progress.step(`running ${model.name} (${model.executor} executor)`, () =>
+      s.infer(inputs.map((i) => i.tensor)),
+    );
+    const timing = await progress.step(`timing ${flags.repeat} repetitions`, () =>
+      s.measure(flags.repeat, flags.number),
+    );
+    await session.close();
+    const written = outputDir ? await writeOutputs(outputDir, model, outcome) : [];
+    report = { target, model, inputs, outcome, timing, built: flags.build, written };
+  } catch (error) {
+    // End the session first, so that the server can say how the device ended.
+    const mark = serverLog.length;
+    if (session) await session.close();
+    throw runError(
+      error,
+      interrupted,
+      serverLog.slice(mark).map((line) => line.replace(/^\w+:[\w.]+:/, "")),
+    );
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    await session?.close();
+    await project?.close();
+  }
+  if (flags.json) printRunJson(report);
+  else printRunText(report, flags.printTop);
+}
+
+function fileBase(name: string, index: number, used: Set<string>): string {
+  let base = name.replace(/[^\w.-]+/g, "_").replace(/^\.+/, "") || `output_${index}`;
+  if (used.has(base)) base = `output_${index}`;
+  used.add(base);
+  return base;
+}
+
+async function writeOutputs(
+  dir: string,
+  model: InferenceModel,
+  outcome: InferenceOutcome,
+): Promise<string[]> {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new CliError(
+      `cannot create the output directory ${dir}: ${(error as Error).message}`,
+      ExitCode.badInput,
+    );
+  }
+  const used = new Set<string>();
+  const written: string[] = [];
+  for (const [index, tensor] of outcome.outputs.entries()) {
+    const base = fileBase(model.outputs[index]?.name ?? `output_${index}`, index, used);
+    for (const ext of ["bin", "npy"]) {
+      const file = join(dir, `${base}.${ext}`);
+      await writeTensorFile(file, tensor);
+      written.push(file);
+    }
+  }
+  return written;
+}
+
+function outputName(model: InferenceModel, index: number): string {
+  return model.outputs[index]?.name ?? `output_${index}`;
+}
+
+function timingJson(timing: InferenceTiming, outcome: InferenceOutcome): Record<string, unknown> {
+  const us = (s: number) => s * 1e6;
+  return {
+    device_us_median: us(median(timing.deviceSec)),
+    round_trip_us_median: us(median(timing.roundTripSec)),
+    device_us: timing.deviceSec.map(us),
+    round_trip_us: timing.roundTripSec.map(us),
+    repeat: timing.repeat,
+    number: timing.number,
+    device_method: timing.deviceMethod,
+    first_inference: {
+      upload_us: us(outcome.uploadSec),
+      run_us: us(outcome.runSec),
+      download_us: us(outcome.downloadSec),
+    },
+  };
+}
+
+function printRunJson(report: RunReport): void {
+  const { target, model, inputs, outcome, timing } = report;
+  printJson("microtvm.run/1", {
+    project_dir: target.dir,
+    ...(target.archive
+      ? {
+          archive: {
+            path: target.archive.path,
+            sha256: target.archive.sha256,
+            template: target.archive.template,
+            project_created: target.archive.created,
+          },
+        }
+      : {}),
+    model: { name: model.name, executor: model.executor, path: model.path },
+    built: report.built,
+    inputs: inputs.map((i) => ({
+      name: i.info.name,
+      dtype: i.info.dtype,
+      shape: i.info.shape,
+      ...("file" in i.source ? { file: resolve(i.source.file) } : { fill: i.source.fill }),
+    })),
+    outputs: outcome.outputs.map((t, index) => ({
+      name: outputName(model, index),
+      dtype: t.dtype,
+      shape: t.shape,
+      values: jsonValues(t),
+    })),
+    timing: timingJson(timing, outcome),
+    files: report.written,
+  });
+}
+
+function printRunText(report: RunReport, top: number): void {
+  const { target, model, inputs, outcome, timing } = report;
+  const lines: string[] = [];
+  lines.push(`model ${model.name} (${model.executor} executor) in ${target.dir}`);
+  lines.push(
+    formatTable(
+      ["input", "dtype", "shape", "from"],
+      inputs.map((i) => [
+        i.info.name,
+        i.info.dtype,
+        `[${i.info.shape.join(", ")}]`,
+        "file" in i.source ? i.source.file : `${i.source.fill} fill`,
+      ]),
+    ),
+  );
+  for (const [index, tensor] of outcome.outputs.entries()) {
+    lines.push("");
+    lines.push(`output ${outputName(model, index)}: ${tensor.dtype} [${tensor.shape.join(", ")}]`);
+    lines.push(`  values ${summariseValues(tensor)}`);
+    if (top > 0) {
+      const best = topN(tensor, top);
+      lines.push(
+        `  top ${best.length}  ${best.map((e) => `#${e.index} = ${formatValue(e.value)}`).join(", ")}`,
+      );
+    }
+  }
+  const device = median(timing.deviceSec) * 1e6;
+  const roundTrip = median(timing.roundTripSec) * 1e6;
+  lines.push("");
+  lines.push(
+    `device time   ${formatMicros(device)} per inference (median of ${timing.repeat} repetitions × ${timing.number} runs, timed on the device)`,
+  );
+  lines.push(
+    `round trip    ${formatMicros(roundTrip)} per run call, host clock (median of ${timing.repeat})`,
+  );
+  lines.push(
+    `first run     upload ${formatMicros(outcome.uploadSec * 1e6)}, run ${formatMicros(outcome.runSec * 1e6)}, download ${formatMicros(outcome.downloadSec * 1e6)}`,
+  );
+  for (const file of report.written) lines.push(`wrote ${file}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+/** Registers `run` and `monitor` (the two commands that talk to a device through a session). */
+export function inferenceCommands(program: Command): void {
+  runCommand(program);
+  monitorCommand(program);
+}

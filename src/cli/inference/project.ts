@@ -1,0 +1,94 @@
+// Getting from `run`'s first argument to an open, built and flashed generated project: a project
+// directory is used as it is; a model archive gets a cached project (see cache.ts).
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { GeneratedProject, type ProjectOptions } from "../../client/index.js";
+import { CliError, ExitCode } from "../exit-codes.js";
+import { parseProjectOptions, type ServerFlags } from "../options.js";
+import { serverLaunchOptions } from "../project/generated.js";
+import type { Progress } from "../project/progress.js";
+import { savedOptions } from "../project/project-file.js";
+import { resolveTemplate } from "../project/templates.js";
+import { cachedProject } from "./cache.js";
+
+export interface ProjectTarget {
+  dir: string;
+  /** Set when the argument was a model archive. */
+  archive?: { path: string; sha256: string; template: string; created: boolean };
+}
+
+/** Resolves the argument of `run`: a generated project directory, or a model archive to cache. */
+export async function resolveTarget(
+  arg: string,
+  flags: ServerFlags & { template?: string; projectOption?: string[] },
+  progress: Progress,
+): Promise<ProjectTarget> {
+  const path = resolve(arg);
+  if (!existsSync(path)) {
+    throw new CliError(
+      `${path} does not exist; give a generated project directory or a model archive (.tar)`,
+      ExitCode.badInput,
+    );
+  }
+  if (statSync(path).isDirectory()) {
+    if (flags.template !== undefined) {
+      throw new CliError(
+        `--template applies when running a model archive; ${path} is a project directory, which already has its template`,
+        ExitCode.usage,
+      );
+    }
+    return { dir: path };
+  }
+  const template = resolveTemplate(flags.template ?? "host");
+  const cached = await cachedProject(
+    path,
+    template,
+    flags.projectOption ?? [],
+    serverLaunchOptions(flags, progress, () => false),
+    progress,
+  );
+  return {
+    dir: cached.dir,
+    archive: { path, sha256: cached.archiveSha256, template: template.name, created: cached.created },
+  };
+}
+
+export interface OpenedRunProject {
+  project: GeneratedProject;
+  /** Saved options overlaid with the `-o` ones: sent with build, flash and open_transport. */
+  options: ProjectOptions;
+}
+
+/**
+ * Launches the project's server and resolves the options (`-o` over the saved ones).
+ * `onServerLine` gets each line the server prints (whether or not it is shown).
+ */
+export async function openRunProject(
+  dir: string,
+  assignments: readonly string[],
+  flags: ServerFlags,
+  progress: Progress,
+  onServerLine?: (line: string) => void,
+): Promise<OpenedRunProject> {
+  let options: ProjectOptions = {};
+  const launch = serverLaunchOptions(flags, progress, () => options.verbose === true);
+  let partial = "";
+  const project = await GeneratedProject.open(dir, {
+    ...launch,
+    onOutput: (text, stream) => {
+      launch.onOutput?.(text, stream);
+      if (!onServerLine) return;
+      const lines = (partial + text).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) if (line.trim()) onServerLine(line.trim());
+    },
+  });
+  try {
+    const declared = project.info().projectOptions;
+    options = { ...savedOptions(dir, declared), ...parseProjectOptions(assignments, declared) };
+    return { project, options };
+  } catch (error) {
+    await project.close();
+    throw error;
+  }
+}
