@@ -1,6 +1,7 @@
 // Measures the Project API path end to end with the loopback example: launch to first reply
 // (next to a bare `node -e 0` in the same run), server_info_query round trip, transport
-// throughput, and the server's peak RSS. Prints a table, then one JSON line.
+// throughput, and the server's peak RSS. With python3 on PATH, also the round trip when a
+// Python client talking like TVM's drives our server. Prints a table, then one JSON line.
 // Usage: npm run bench:api   (needs `npm run build` for the bundled loopback server)
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -15,6 +16,8 @@ const example = join(root, "examples", "loopback-server");
 const LAUNCHES = 20;
 const ROUND_TRIPS = 2000;
 const SIZES = [64, 4096, 65536, 1024 * 1024];
+// TVM's Python client with TVM's Python server, server_info_query, measured on this machine class.
+const REFERENCE_ROUND_TRIP_US = 116;
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -42,6 +45,80 @@ async function launchToFirstReplyMs(dir: string): Promise<number> {
   }
 }
 
+// A Project API client written the way TVM's Python client talks (json.dumps of the request,
+// then "\n", through write-through UTF-8 text wrappers over two os.pipe()s; one readline per
+// reply), so the round trip can be compared with the reference's own client and server.
+const PYTHON_CLIENT = String.raw`
+import io, json, os, subprocess, sys, time
+project_dir, warmup, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+server_read, client_write = os.pipe()
+client_read, server_write = os.pipe()
+args = [os.path.join(project_dir, "launch_microtvm_api_server.sh"),
+        os.path.join(project_dir, "microtvm_api_server.py"),
+        "--read-fd", str(server_read), "--write-fd", str(server_write)]
+proc = subprocess.Popen(args, bufsize=0, pass_fds=(server_read, server_write), cwd=project_dir)
+os.close(server_read)
+os.close(server_write)
+reader = io.TextIOWrapper(os.fdopen(client_read, "rb", buffering=0), encoding="UTF-8", errors="strict")
+writer = io.TextIOWrapper(os.fdopen(client_write, "wb", buffering=0), encoding="UTF-8", errors="strict",
+                          write_through=True)
+next_id = 1
+def server_info_query():
+    global next_id
+    request = {"jsonrpc": "2.0", "method": "server_info_query", "params": {"tvm_version": "0.0.0"},
+               "id": next_id}
+    next_id += 1
+    writer.write(json.dumps(request))
+    writer.write("\n")
+    line = reader.readline()
+    if not line:
+        raise SystemExit("server closed the channel")
+    reply = json.loads(line)
+    if reply.get("jsonrpc") != "2.0" or reply["id"] != request["id"] or "result" not in reply:
+        raise SystemExit("unexpected reply: " + line)
+    return reply["result"]
+try:
+    for _ in range(warmup):
+        server_info_query()
+    times = []
+    for _ in range(count):
+        t0 = time.perf_counter_ns()
+        server_info_query()
+        times.append((time.perf_counter_ns() - t0) / 1000)
+    times.sort()
+    print(json.dumps({"median_us": (times[(count - 1) // 2] + times[count // 2]) / 2}))
+finally:
+    reader.close()
+    writer.close()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+`;
+
+/** Median server_info_query round trip with the Python client, or undefined without python3. */
+function pythonClientRoundTripUs(dir: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("python3", ["-c", PYTHON_CLIENT, dir, "200", String(ROUND_TRIPS)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (e.code === "ENOENT") resolve(undefined);
+      else reject(e);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve((JSON.parse(out) as { median_us: number }).median_us);
+      else reject(new Error(`python client failed (${signal ?? `exit ${code}`}): ${out}`));
+    });
+  });
+}
+
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
@@ -62,6 +139,10 @@ async function main(): Promise<void> {
     bare.push(await bareNodeMs());
     launch.push(await launchToFirstReplyMs(example));
   }
+
+  const pythonRtt = await pythonClientRoundTripUs(example);
+  if (pythonRtt === undefined)
+    console.log("note: python3 not found; skipping the python client → our server round trip");
 
   const work = mkdtempSync(join(tmpdir(), "microtvm-bench-"));
   try {
@@ -107,6 +188,7 @@ async function main(): Promise<void> {
         bare_node_ms: median(bare),
         launch_overhead_ms: median(launch) - median(bare),
         round_trip_us: median(rtt),
+        python_client_round_trip_us: pythonRtt ?? null,
         throughput_mb_s: throughput,
         server_peak_rss_mib: rss,
         server_peak_rss_before_transport_mib: rssBeforeTransport,
@@ -127,6 +209,16 @@ async function main(): Promise<void> {
           "≤ 60 µs",
           result.round_trip_us <= 60,
         ],
+        ...(pythonRtt === undefined
+          ? []
+          : [
+              [
+                `python client → our server round trip (median of ${ROUND_TRIPS})`,
+                `${pythonRtt.toFixed(1)} µs`,
+                `< ${REFERENCE_ROUND_TRIP_US} µs (reference client+server)`,
+                pythonRtt < REFERENCE_ROUND_TRIP_US,
+              ] as [string, string, string, boolean],
+            ]),
         ...SIZES.map((s): [string, string, string, boolean] => [
           `transport loopback ${s >= 1048576 ? `${s / 1048576} MiB` : s >= 1024 ? `${s / 1024} KiB` : `${s} B`}`,
           `${throughput[String(s)]!.toFixed(1)} MB/s`,

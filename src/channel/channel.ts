@@ -9,8 +9,12 @@ export interface Channel {
    * underlying I/O error.
    */
   readLine(): Promise<string | undefined>;
-  /** Writes `line` followed by "\n"; resolves when the bytes were handed to the OS. */
-  writeLine(line: string): Promise<void>;
+  /**
+   * Writes `line` followed by "\n"; resolves when the bytes were handed to the OS. A line may
+   * also be given as its UTF-8 bytes (without the terminator), which spares building a string
+   * for a large reply; the channel does not keep the array after the promise settles.
+   */
+  writeLine(line: string | Uint8Array): Promise<void>;
   /** Closes both directions; idempotent. Pending and later reads resolve undefined. */
   close(): Promise<void>;
 }

@@ -44,10 +44,16 @@ class MemoryEnd implements Channel {
     return this.queue.next();
   }
 
-  async writeLine(line: string): Promise<void> {
+  async writeLine(line: string | Uint8Array): Promise<void> {
     if (this.closed) throw Object.assign(new Error("write after close"), { code: "EPIPE" });
     if (this.peer.closed) throw Object.assign(new Error("peer closed the channel"), { code: "EPIPE" });
-    const bytes = new TextEncoder().encode(`${line}\n`);
+    let bytes: Uint8Array;
+    if (typeof line === "string") bytes = new TextEncoder().encode(`${line}\n`);
+    else {
+      bytes = new Uint8Array(line.length + 1);
+      bytes.set(line);
+      bytes[line.length] = 0x0a;
+    }
     // Deliver asynchronously, as a pipe would.
     await Promise.resolve();
     this.peer.receive(bytes);

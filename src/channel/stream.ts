@@ -3,6 +3,7 @@
 
 import { createReadStream, createWriteStream, fstatSync } from "node:fs";
 import { Socket } from "node:net";
+import type { OnReadOpts, SocketConstructorOpts } from "node:net";
 import type { Readable, Writable } from "node:stream";
 import { LineDecoder } from "../protocol/index.js";
 import type { Channel, ChannelOptions } from "./channel.js";
@@ -10,6 +11,13 @@ import { LineQueue } from "./channel.js";
 
 // Stop pulling from the OS while this many lines wait unread (a client that floods us).
 const HIGH_WATER_LINES = 64;
+const NEWLINE = Buffer.from("\n");
+// The read buffer of a pipe channel; 64 KiB is a Linux pipe's whole capacity.
+const READ_BUFFER_BYTES = 64 * 1024;
+// Sockets created with `onread`, which deliver bytes to receive() instead of "data" events.
+const readsIntoFixedBuffer = new WeakSet<Socket>();
+// Largest reply kept in the reusable write buffer (a 1 MiB transport read is ~1.3 MB of text).
+const MAX_SCRATCH_BYTES = 4 * 1024 * 1024;
 // How long close() waits for buffered output to drain before dropping it.
 const CLOSE_DRAIN_MS = 2000;
 
@@ -18,6 +26,10 @@ class StreamChannel implements Channel {
   private readonly decoder: LineDecoder;
   private writeError: Error | undefined;
   private closed = false;
+  private readonly reusesScratch: boolean;
+  private scratch: Buffer | undefined;
+  private scratchBusy = false;
+  private readPaused = false;
 
   constructor(
     private readonly readable: Readable,
@@ -25,18 +37,14 @@ class StreamChannel implements Channel {
     opts: ChannelOptions,
   ) {
     this.decoder = new LineDecoder(opts);
-    readable.on("data", (chunk: Buffer | string) => {
-      const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
-      try {
-        for (const line of this.decoder.push(bytes)) this.queue.push(line);
-        if (this.decoder.error) throw this.decoder.error;
-      } catch (e) {
-        this.queue.fail(e);
-        readable.destroy();
-        return;
-      }
-      if (this.queue.length >= HIGH_WATER_LINES) readable.pause();
-    });
+    this.reusesScratch = writable instanceof Socket;
+    // A socket made with `onread` reads into one fixed buffer and reports through receive();
+    // other streams emit "data" chunks.
+    if (!(readable instanceof Socket && readsIntoFixedBuffer.has(readable))) {
+      readable.on("data", (chunk: Buffer | string) => {
+        if (!this.receive(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk)) readable.pause();
+      });
+    }
     readable.on("end", () => {
       try {
         for (const line of this.decoder.end()) this.queue.push(line);
@@ -52,26 +60,83 @@ class StreamChannel implements Channel {
     });
   }
 
+  /**
+   * Bytes from the reader (valid only during the call: the decoder copies what it keeps).
+   * Returns false when reading should pause because too many lines wait unread.
+   */
+  receive(bytes: Uint8Array): boolean {
+    try {
+      for (const line of this.decoder.push(bytes)) this.queue.push(line);
+      if (this.decoder.error) throw this.decoder.error;
+    } catch (e) {
+      this.queue.fail(e);
+      this.readable.destroy();
+      return false;
+    }
+    if (this.queue.length < HIGH_WATER_LINES) return true;
+    this.readPaused = true;
+    return false;
+  }
+
   readLine(): Promise<string | undefined> {
     const next = this.queue.next();
-    if (this.queue.length < HIGH_WATER_LINES && this.readable.isPaused() && !this.closed)
+    if (this.readPaused && this.queue.length < HIGH_WATER_LINES && !this.closed) {
+      this.readPaused = false;
       this.readable.resume();
+    }
     return next;
   }
 
-  writeLine(line: string): Promise<void> {
+  writeLine(line: string | Uint8Array): Promise<void> {
     if (this.writeError) return Promise.reject(this.writeError);
     if (this.closed || this.writable.destroyed || this.writable.writableEnded)
       return Promise.reject(Object.assign(new Error("write after close"), { code: "EPIPE" }));
+    const bytes = typeof line === "string" ? this.encodeLine(line) : line;
     return new Promise((resolve, reject) => {
-      // One write per line so a reader never sees a reply without its terminator for long.
-      this.writable.write(`${line}\n`, "utf8", (err) => {
+      const done = (err: Error | null | undefined) => {
+        if (bytes.buffer === this.scratch?.buffer) this.scratchBusy = false;
         if (err) {
           this.writeError ??= err;
           reject(err);
         } else resolve();
-      });
+      };
+      // One write per line so a reader never sees a reply without its terminator for long;
+      // given bytes and the terminator go out corked together, as one writev.
+      if (typeof line === "string") this.writable.write(bytes, done);
+      else {
+        this.writable.cork();
+        this.writable.write(bytes);
+        this.writable.write(NEWLINE, done);
+        this.writable.uncork();
+      }
     });
+  }
+
+  /**
+   * `line` + "\n" as UTF-8. Passing bytes rather than a string spares Node a 3-bytes-per-character
+   * staging buffer per write, and for a socket one scratch buffer serves every line whose write
+   * has completed: a socket is done with the bytes when it calls back, whereas other streams
+   * (a PassThrough) may still hold them, so those get a fresh buffer.
+   */
+  private encodeLine(line: string): Buffer {
+    if (!this.reusesScratch || this.scratchBusy || line.length > MAX_SCRATCH_BYTES)
+      return Buffer.from(`${line}\n`, "utf8");
+    let scratch = this.scratch;
+    // UTF-8 needs at most 3 bytes per UTF-16 unit; measure exactly only when that bound is too big.
+    if (!scratch || scratch.length < line.length * 3 + 1) {
+      const needed = Buffer.byteLength(line, "utf8") + 1;
+      if (needed > MAX_SCRATCH_BYTES) return Buffer.from(`${line}\n`, "utf8");
+      if (!scratch || scratch.length < needed) {
+        scratch = Buffer.allocUnsafeSlow(
+          Math.min(MAX_SCRATCH_BYTES, Math.max(needed, 2 * (scratch?.length ?? 0), 4096)),
+        );
+        this.scratch = scratch;
+      }
+    }
+    const length = scratch.write(line, 0, "utf8");
+    scratch[length] = 0x0a;
+    this.scratchBusy = true;
+    return scratch.subarray(0, length + 1);
   }
 
   async close(): Promise<void> {
@@ -116,11 +181,26 @@ function isPipeLike(fd: number): boolean {
  * error (EBADF) when a descriptor is not open.
  */
 export function createFdChannel(readFd: number, writeFd: number, opts: ChannelOptions = {}): Channel {
-  const readable: Readable = isPipeLike(readFd)
-    ? new Socket({ fd: readFd, readable: true, writable: false, allowHalfOpen: true })
-    : createReadStream("", { fd: readFd, autoClose: true });
   const writable: Writable = isPipeLike(writeFd)
     ? new Socket({ fd: writeFd, readable: false, writable: true, allowHalfOpen: true })
     : createWriteStream("", { fd: writeFd, autoClose: true });
-  return new StreamChannel(readable, writable, opts);
+  if (!isPipeLike(readFd)) {
+    return new StreamChannel(createReadStream("", { fd: readFd, autoClose: true }), writable, opts);
+  }
+  // A pipe reads into one reused buffer: a megabyte request then costs no allocation per read.
+  // `onread` is a constructor option since Node 12.1, but missing from the constructor's typings.
+  const socketOptions: SocketConstructorOpts & { onread: OnReadOpts } = {
+    fd: readFd,
+    readable: true,
+    writable: false,
+    allowHalfOpen: true,
+    onread: {
+      buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
+      callback: (n: number, buffer: Uint8Array) => channel.receive(buffer.subarray(0, n)),
+    },
+  };
+  const readable = new Socket(socketOptions);
+  readsIntoFixedBuffer.add(readable);
+  const channel = new StreamChannel(readable, writable, opts);
+  return channel;
 }

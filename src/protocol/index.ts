@@ -14,7 +14,7 @@ export {
   isKnownErrorCode,
 } from "./errors.js";
 export type { WireError, JsonRpcErrorOptions } from "./errors.js";
-export { b85encode, b85decode, Base85Error } from "./base85.js";
+export { b85encode, b85encodeInto, b85EncodedLength, b85decode, Base85Error } from "./base85.js";
 export { LineDecoder, InvalidUtf8Error, LineTooLongError, DEFAULT_MAX_LINE_BYTES } from "./line-decoder.js";
 export type { LineDecoderOptions } from "./line-decoder.js";
 export {

@@ -33,6 +33,9 @@ export class JsonSyntaxError extends SyntaxError {
   }
 }
 
+// Characters a JSON string holds as they are (no quote, backslash or control character).
+const PLAIN_RUN = /[\x20\x21\x23-\x5b\x5d-\uffff]*/y;
+
 // Python's recursion limit stops its decoder near this depth too (RecursionError).
 const MAX_DEPTH = 1000;
 
@@ -112,6 +115,10 @@ class Parser {
     let out = "";
     let runStart = this.pos;
     for (;;) {
+      // Skip the run of ordinary characters natively: long base85 payloads are one run.
+      PLAIN_RUN.lastIndex = this.pos;
+      PLAIN_RUN.test(t);
+      this.pos = PLAIN_RUN.lastIndex;
       if (this.pos >= t.length) throw new JsonSyntaxError("Unterminated string starting at", start);
       const c = t.charCodeAt(this.pos);
       if (c === 0x22) {
@@ -291,8 +298,12 @@ function dumpNumber(x: number): string {
   return pyFloatRepr(x);
 }
 
+// Printable ASCII without `"` or `\\`: what json.dumps writes unchanged (every base85 payload).
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** `json.dumps` string escaping with `ensure_ascii=True`. */
 export function pyJsonString(s: string): string {
+  if (PLAIN_ASCII.test(s)) return `"${s}"`;
   let out = '"';
   let runStart = 0;
   for (let i = 0; i < s.length; i++) {

@@ -27,6 +27,29 @@ export interface LineDecoderOptions {
   maxLineBytes?: number;
 }
 
+// A line buffer up to this size is kept for the next line; a larger one is shrunk to nothing
+// after its line, giving its pages back to the OS while the peer is quiet (growing again in
+// place costs no copy).
+const RETAINED_BUFFER_BYTES = 256 * 1024;
+// Address space reserved for the line buffer is capped here: a longer line could not become a
+// JavaScript string anyway, and V8 refuses larger reservations.
+const MAX_RESERVED_BYTES = 1024 * 1024 * 1024;
+// The line buffer grows in steps of this size.
+const GROW_STEP_BYTES = 64 * 1024;
+
+/** An ArrayBuffer made with `maxByteLength` (ES2024; Node 20 has it, our TS lib does not). */
+interface ResizableArrayBuffer extends ArrayBuffer {
+  resize(byteLength: number): void;
+}
+
+function resizableBuffer(maxByteLength: number): ResizableArrayBuffer {
+  const Ctor = ArrayBuffer as unknown as new (
+    byteLength: number,
+    options: { maxByteLength: number },
+  ) => ResizableArrayBuffer;
+  return new Ctor(0, { maxByteLength });
+}
+
 /**
  * Incremental decoder: push byte chunks, get complete lines (without terminators). A `\r` at the
  * end of a chunk is held until the next byte shows whether `\n` follows, as Python does.
@@ -35,8 +58,12 @@ export interface LineDecoderOptions {
 export class LineDecoder {
   private readonly maxLineBytes: number;
   private readonly utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-  private parts: Uint8Array[] = [];
-  private partsLength = 0;
+  // The start of a line that spans chunks, copied once into a buffer that grows in place (a
+  // resizable ArrayBuffer only reserves address space up front), so a megabyte line leaves no
+  // trail of outgrown copies. Made when the first line spans chunks.
+  private storage: ResizableArrayBuffer | undefined;
+  private buffer = new Uint8Array(0); // tracks storage's length
+  private buffered = 0;
   private pendingCr = false;
   private failed: Error | undefined;
 
@@ -70,63 +97,75 @@ export class LineDecoder {
       this.pendingCr = false;
       if (chunk[0] === LF) start = 1;
     }
-    for (let i = start; i < chunk.length; i++) {
-      const b = chunk[i];
-      if (b !== LF && b !== CR) continue;
-      this.append(chunk.subarray(start, i));
-      lines.push(this.takeLine());
-      if (b === CR) {
-        if (i + 1 < chunk.length) {
-          if (chunk[i + 1] === LF) i++;
+    // Native scans for each terminator; a position is searched again only once passed.
+    let nextLf = chunk.indexOf(LF, start);
+    let nextCr = chunk.indexOf(CR, start);
+    while (nextLf >= 0 || nextCr >= 0) {
+      const isCr = nextCr >= 0 && (nextLf < 0 || nextCr < nextLf);
+      const end = isCr ? nextCr : nextLf;
+      lines.push(this.takeLine(chunk, start, end));
+      start = end + 1;
+      if (isCr) {
+        if (start < chunk.length) {
+          if (chunk[start] === LF) start++;
         } else {
           this.pendingCr = true;
         }
+        nextCr = chunk.indexOf(CR, start);
       }
-      start = i + 1;
+      if (nextLf >= 0 && nextLf < start) nextLf = chunk.indexOf(LF, start);
     }
-    if (start < chunk.length) this.append(chunk.subarray(start));
+    if (start < chunk.length) this.append(chunk, start, chunk.length);
   }
 
   /** Ends the stream: returns the final unterminated line, if any. */
   end(): string[] {
     if (this.failed) throw this.failed;
     this.pendingCr = false;
-    if (this.partsLength === 0) return [];
-    return [this.takeLine()];
+    if (this.buffered === 0) return [];
+    return [this.takeLine(this.buffer, 0, 0)];
   }
 
-  private append(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    this.partsLength += bytes.length;
-    if (this.partsLength > this.maxLineBytes) {
+  /** Adds `chunk[from, to)` to the unfinished line (copied: the caller may reuse its buffer). */
+  private append(chunk: Uint8Array, from: number, to: number): void {
+    const length = this.buffered + (to - from);
+    if (length > this.maxLineBytes) {
       this.failed = new LineTooLongError(this.maxLineBytes);
       throw this.failed;
     }
-    // Copy: the caller may reuse its buffer after push returns.
-    this.parts.push(bytes.slice());
+    if (length > this.buffer.length) {
+      if (!this.storage) {
+        this.storage = resizableBuffer(Math.min(this.maxLineBytes, MAX_RESERVED_BYTES));
+        this.buffer = new Uint8Array(this.storage);
+      }
+      this.storage.resize(Math.min(Math.ceil(length / GROW_STEP_BYTES) * GROW_STEP_BYTES, this.maxLineBytes));
+    }
+    this.buffer.set(chunk.subarray(from, to), this.buffered);
+    this.buffered = length;
   }
 
-  private takeLine(): string {
-    const parts = this.parts;
-    const length = this.partsLength;
-    this.parts = [];
-    this.partsLength = 0;
+  /** Decodes the buffered start of a line plus `chunk[from, to)` and resets the buffer. */
+  private takeLine(chunk: Uint8Array, from: number, to: number): string {
     let bytes: Uint8Array;
-    if (parts.length === 1) bytes = parts[0]!;
-    else if (parts.length === 0) return "";
-    else {
-      bytes = new Uint8Array(length);
-      let o = 0;
-      for (const p of parts) {
-        bytes.set(p, o);
-        o += p.length;
+    if (this.buffered === 0) {
+      if (to - from > this.maxLineBytes) {
+        this.failed = new LineTooLongError(this.maxLineBytes);
+        throw this.failed;
       }
+      bytes = chunk.subarray(from, to);
+    } else {
+      if (to > from) this.append(chunk, from, to);
+      bytes = this.buffer.subarray(0, this.buffered);
     }
+    this.buffered = 0;
     try {
-      return this.utf8.decode(bytes);
+      return bytes.length === 0 ? "" : this.utf8.decode(bytes);
     } catch {
       this.failed = new InvalidUtf8Error();
       throw this.failed;
+    } finally {
+      // Shrinking gives the pages back to the OS.
+      if (this.buffer.length > RETAINED_BUFFER_BYTES) this.storage!.resize(0);
     }
   }
 }

@@ -8,7 +8,8 @@ import {
   PyFloat,
   ServerError,
   b85decode,
-  b85encode,
+  b85EncodedLength,
+  b85encodeInto,
   bindParams,
   parseJsonExact,
   pyJsonDumps,
@@ -29,9 +30,27 @@ export interface ServeOneResult {
   stop: boolean;
 }
 
+/** Like ServeOneResult, but a large reply may come as its ASCII bytes (see TransportData). */
+export interface ServeOneLineResult {
+  reply?: string | Uint8Array;
+  stop: boolean;
+}
+
+const ASCII_TEXT = new TextDecoder("utf-8");
+
 export interface DispatchOptions {
   log?: ServerLog;
 }
+
+export interface DispatchLineOptions extends DispatchOptions {
+  /**
+   * Memory for a reply built as bytes (exactly `size` long). The serving loop passes a buffer
+   * it reuses once the previous reply is written; by default each reply gets a new array.
+   */
+  allocateReply?: (size: number) => Uint8Array;
+}
+
+const newArray = (size: number) => new Uint8Array(size);
 
 /** A request without an id: we refuse to run it (the reference runs it, then fails). */
 class NotificationRefused extends Error {
@@ -98,13 +117,33 @@ async function callHandler(handler: ProjectApiHandler, bound: BoundParams): Prom
         throw new TypeError(
           `readTransport must return a Uint8Array; got ${Object.prototype.toString.call(data)}`,
         );
-      return { data: b85encode(data) };
+      return new TransportData(data);
     }
     case "write_transport": {
       const bytes = b85decode(p.data as string);
       await handler.writeTransport(bytes, timeout(p.timeout_sec!));
       return null; // the reference always replies null here
     }
+  }
+}
+
+/**
+ * A read_transport result, `{"data": "<base85>"}`, kept as bytes until the reply is built: the
+ * base85 text then goes straight into the reply line's bytes, with no megabyte-sized strings.
+ */
+class TransportData {
+  constructor(readonly bytes: Uint8Array) {}
+
+  /** The reply line as ASCII bytes (json.dumps output is ASCII, and so is base85). */
+  replyBytes(id: PyValue, allocate: (size: number) => Uint8Array): Uint8Array {
+    const empty = replyLine(id, "result", { data: "" });
+    // `{"jsonrpc": "2.0", "id": 1, "result": {"data": ""}}`: the text goes between the quotes.
+    const head = empty.length - 3;
+    const out = allocate(empty.length + b85EncodedLength(this.bytes.length));
+    for (let i = 0; i < head; i++) out[i] = empty.charCodeAt(i);
+    let o = b85encodeInto(this.bytes, out, head);
+    for (let i = head; i < empty.length; i++) out[o++] = empty.charCodeAt(i);
+    return out;
   }
 }
 
@@ -161,6 +200,18 @@ export async function serveOneRequest(
   line: string,
   opts: DispatchOptions = {},
 ): Promise<ServeOneResult> {
+  const result = await serveOneRequestLine(handler, line, opts);
+  if (result.reply instanceof Uint8Array)
+    return { reply: ASCII_TEXT.decode(result.reply), stop: result.stop };
+  return result as ServeOneResult;
+}
+
+/** serveOneRequest for the serving loop: a read_transport reply comes as bytes. */
+export async function serveOneRequestLine(
+  handler: ProjectApiHandler,
+  line: string,
+  opts: DispatchLineOptions = {},
+): Promise<ServeOneLineResult> {
   const log = opts.log ?? silentLog;
   let request: PyValue;
   try {
@@ -191,6 +242,8 @@ export async function serveOneRequest(
     const bound = bindParams(validated.method, validated.params);
     if (validated.id === undefined) throw new NotificationRefused(validated.method);
     const result = await callHandler(handler, bound);
+    if (result instanceof TransportData)
+      return { reply: result.replyBytes(id, opts.allocateReply ?? newArray), stop: false };
     // Serialising inside the try: a result that is not JSON data becomes a -32000 reply.
     return { reply: replyLine(id, "result", result === undefined ? null : result), stop: false };
   } catch (e) {

@@ -2,12 +2,14 @@
 // `LEVEL:name:message` shape.
 
 export interface ServerLog {
+  /** False when debug() discards its message, so callers can skip building costly ones. */
+  readonly debugEnabled?: boolean;
   debug(message: string): void;
   info(message: string): void;
   error(message: string): void;
 }
 
-export const silentLog: ServerLog = { debug() {}, info() {}, error() {} };
+export const silentLog: ServerLog = { debugEnabled: false, debug() {}, info() {}, error() {} };
 
 /** A log writing to stderr; debug lines only when `debug` is true. */
 export function createStderrLog(debug: boolean, name = "microtvm.server"): ServerLog {
@@ -19,6 +21,7 @@ export function createStderrLog(debug: boolean, name = "microtvm.server"): Serve
     }
   };
   return {
+    debugEnabled: debug,
     debug: (m) => {
       if (debug) write("DEBUG", m);
     },

@@ -4,7 +4,7 @@ import type { Channel } from "../channel/index.js";
 import type { ProjectApiHandler } from "./handler.js";
 import type { ServerLog } from "./log.js";
 import { silentLog } from "./log.js";
-import { serveOneRequest } from "./dispatch.js";
+import { serveOneRequestLine } from "./dispatch.js";
 
 export interface ServeOptions {
   log?: ServerLog;
@@ -23,6 +23,25 @@ export interface ServeEnd {
   replies: number;
 }
 
+const ASCII_TEXT = new TextDecoder("utf-8");
+// Largest reply built in the reused buffer (a 1 MiB transport read makes a ~1.3 MB reply),
+// and how much of it stays allocated between replies.
+const MAX_REUSED_REPLY_BYTES = 16 * 1024 * 1024;
+const KEPT_REPLY_BYTES = 256 * 1024;
+
+/** An ArrayBuffer made with `maxByteLength` (ES2024; Node 20 has it, our TS lib does not). */
+interface ResizableArrayBuffer extends ArrayBuffer {
+  resize(byteLength: number): void;
+}
+
+function resizableBuffer(maxByteLength: number): ResizableArrayBuffer {
+  const Ctor = ArrayBuffer as unknown as new (
+    byteLength: number,
+    options: { maxByteLength: number },
+  ) => ResizableArrayBuffer;
+  return new Ctor(0, { maxByteLength });
+}
+
 function isGoneError(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return code === "EPIPE" || code === "ECONNRESET" || code === "ERR_STREAM_DESTROYED" || code === "EBADF";
@@ -36,6 +55,17 @@ export async function serveChannel(
 ): Promise<ServeEnd> {
   const log = opts.log ?? silentLog;
   let replies = 0;
+  // Replies built as bytes (transport reads) share one buffer: each reply is written before
+  // the next request is read, so the buffer is free again by then. It is a resizable
+  // ArrayBuffer, sized to each reply in place and shrunk after a large one, so megabyte
+  // replies neither leave garbage behind nor keep their pages while the server waits.
+  let replyStorage: ResizableArrayBuffer | undefined;
+  const allocateReply = (size: number): Uint8Array => {
+    if (size > MAX_REUSED_REPLY_BYTES) return new Uint8Array(size);
+    replyStorage ??= resizableBuffer(MAX_REUSED_REPLY_BYTES);
+    if (replyStorage.byteLength < size) replyStorage.resize(size);
+    return new Uint8Array(replyStorage, 0, size);
+  };
   for (;;) {
     let line: string | undefined;
     try {
@@ -49,12 +79,14 @@ export async function serveChannel(
       return { reason: "eof", replies };
     }
     log.debug(`read request <- ${line}`);
-    const { reply, stop } = await serveOneRequest(handler, line, { log });
+    const { reply, stop } = await serveOneRequestLine(handler, line, { log, allocateReply });
     if (reply !== undefined) {
-      log.debug(`write reply -> ${reply}`);
+      if (log.debugEnabled !== false)
+        log.debug(`write reply -> ${typeof reply === "string" ? reply : ASCII_TEXT.decode(reply)}`);
       try {
         await channel.writeLine(reply);
         replies++;
+        if (replyStorage && replyStorage.byteLength > KEPT_REPLY_BYTES) replyStorage.resize(0);
       } catch (e) {
         // The client went away mid-reply: nobody is left to tell, so leave quietly.
         if (isGoneError(e)) log.debug(`client went away while replying (${(e as { code?: string }).code})`);
