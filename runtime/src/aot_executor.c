@@ -51,6 +51,7 @@ tvm_crt_error_t mtvm_aot_executor_run(mtvm_aot_executor_t* ex) {
   const mtvm_model_t* m = ex->model;
   size_t n = (size_t)m->num_inputs + m->num_outputs;
   int32_t rc;
+  mtvm_workspace_mark_t mark = mtvm_workspace_mark();
   if (m->entry_kind == MTVM_ENTRY_PACKED) {
     TVMValue args[MTVM_AOT_MAX_ARGS];
     int codes[MTVM_AOT_MAX_ARGS];
@@ -66,14 +67,19 @@ tvm_crt_error_t mtvm_aot_executor_run(mtvm_aot_executor_t* ex) {
     for (size_t i = 0; i < n; i++) data[i] = ex->arrays[i]->dl_tensor.data;
     rc = m->run_c(data, data + m->num_inputs);
   }
-  if (rc != 0) {
-    /* Generated code returns -1 without a message; keep one set by the workspace allocator. */
-    if (TVMGetLastError()[0] == '\0') {
-      mtvm_set_error("model \"%s\" returned %ld", m->name, (long)rc);
-    }
-    return kTvmErrorFunctionCallInvalidArg;
+  /* The model's entry returns 0 even when one of its operators ran out of workspace (generated
+   * code ignores operator results); the workspace bookkeeping catches that and frees what the
+   * early returns left allocated. */
+  int err = mtvm_workspace_end(mark, rc, "model", m->name);
+  if (err == 0) return kTvmErrorNoError;
+  if (rc == 0) return (tvm_crt_error_t)err;
+  /* Generated code returns -1 without a message; keep one the workspace allocator set. */
+  if (TVMGetLastError()[0] == '\0') {
+    mtvm_set_error("model \"%s\" returned %ld", m->name, (long)rc);
+  } else {
+    mtvm_prefix_error("model run failed");
   }
-  return kTvmErrorNoError;
+  return kTvmErrorFunctionCallInvalidArg;
 }
 
 void mtvm_aot_executor_free(mtvm_aot_executor_t* ex) {

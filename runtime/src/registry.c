@@ -33,6 +33,20 @@ void mtvm_set_error(const char* fmt, ...) {
 
 void mtvm_clear_error(void) { g_last_error[0] = '\0'; }
 
+void mtvm_prefix_error(const char* prefix) {
+  size_t cap = sizeof(g_last_error) - 1;
+  size_t p = strlen(prefix);
+  size_t old = strlen(g_last_error);
+  size_t sep = old > 0 ? 2 : 0;
+  if (p > cap) p = cap;
+  if (sep > cap - p) sep = cap - p;
+  size_t keep = old < cap - p - sep ? old : cap - p - sep;
+  memmove(g_last_error + p + sep, g_last_error, keep);
+  memcpy(g_last_error, prefix, p);
+  if (sep > 0) memcpy(g_last_error + p, ": ", sep);
+  g_last_error[p + sep + keep] = '\0';
+}
+
 /* ---- name-blob registries ------------------------------------------------------------------ */
 
 /* Counts the NUL-terminated names from p up to the empty name that ends the blob. */
@@ -253,9 +267,13 @@ int TVMFuncCall(TVMFunctionHandle func, TVMValue* arg_values, int* type_codes, i
   uint16_t module_index = (uint16_t)((v >> 16) & 0x7fffu);
   uint16_t function_index = (uint16_t)(v & 0x7fffu);
 
+  /* Workspace a function (or an operator the host calls directly) leaves behind is reclaimed
+   * here, and an allocation failure it ignored becomes its error. */
+  mtvm_workspace_mark_t mark = mtvm_workspace_mark();
   if (module_index == MTVM_TIME_EVALUATOR_MODULE_INDEX) {
-    return mtvm_time_evaluator_call(function_index, arg_values, type_codes, num_args, ret_val,
-                                    ret_type_code);
+    int rc = mtvm_time_evaluator_call(function_index, arg_values, type_codes, num_args, ret_val,
+                                      ret_type_code);
+    return mtvm_workspace_end(mark, rc, "the time evaluator", NULL);
   }
   TVMBackendPackedCFunc fn;
   void* resource_handle = NULL;
@@ -279,7 +297,8 @@ int TVMFuncCall(TVMFunctionHandle func, TVMValue* arg_values, int* type_codes, i
     }
     resource_handle = (void*)reg;
   }
-  return fn(arg_values, type_codes, num_args, ret_val, ret_type_code, resource_handle);
+  int rc = fn(arg_values, type_codes, num_args, ret_val, ret_type_code, resource_handle);
+  return mtvm_workspace_end(mark, rc, "the function", NULL);
 }
 
 /* ---- system library ------------------------------------------------------------------------ */

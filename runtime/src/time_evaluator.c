@@ -92,6 +92,8 @@ static int measure(TVMValue* args, int* type_codes, int num_args, double* second
   for (int64_t i = 0; i < g_eval.number && err == 0; i++) {
     err = TVMFuncCall(g_eval.target, args, type_codes, num_args, &ret, &ret_code);
   }
+  /* A failed call must never come out as a (short) time. */
+  if (err != 0) mtvm_prefix_error("time evaluator: a timed call failed");
   double elapsed = 0;
   int stop_err = TVMPlatformTimerStop(&elapsed);
   if (err == 0 && stop_err != 0) {
@@ -129,6 +131,7 @@ int mtvm_time_evaluator_call(uint16_t function_index, TVMValue* args, int* type_
   TVMValue warm_ret;
   int warm_code;
   int err = TVMFuncCall(g_eval.target, args, type_codes, num_args, &warm_ret, &warm_code);
+  if (err != 0) mtvm_prefix_error("time evaluator: the untimed first call failed");
   double min_seconds = (double)g_eval.min_repeat_ms / 1000.0;
   for (int64_t r = 0; r < g_eval.repeat && err == 0; r++) {
     double seconds = 0;

@@ -1,4 +1,5 @@
 // The AOT executor driven over RPC, following TVM's Python (§4.2) in its lean, wire-compatible form.
+import { withCleanup } from "./cleanup.js";
 import { Arg } from "./codec.js";
 import { formatDType, formatShape, parseDType, dtypeEquals, tensorBytes } from "./dtype.js";
 import { RpcProtocolError, RpcUsageError } from "./errors.js";
@@ -149,11 +150,17 @@ export class AotExecutor {
 
   private async infoOf(fn: RemoteFunction, index: number, name: string): Promise<TensorInfo> {
     const array = await this.tensorAt(fn, index);
-    try {
-      return { name, index, dtype: array.dtypeName, shape: [...array.shape], nbytes: array.nbytes };
-    } finally {
-      await array.free();
-    }
+    return withCleanup(
+      () =>
+        Promise.resolve({
+          name,
+          index,
+          dtype: array.dtypeName,
+          shape: [...array.shape],
+          nbytes: array.nbytes,
+        }),
+      () => array.free(),
+    );
   }
 
   /** dtype and shape of every input, read from the device's tensors (cached). */
@@ -186,31 +193,32 @@ export class AotExecutor {
   async setInput(key: string | number, value: HostTensor | Uint8Array): Promise<void> {
     const index = this.inputIndex(key);
     const array = await this.tensorAt(this.fns.getInput, index);
-    try {
-      const label = `input ${this.inputNames[index] ?? index}`;
-      let bytes: Uint8Array;
-      if (value instanceof Uint8Array) {
-        bytes = value;
-      } else {
-        if (
-          !dtypeEquals(parseDType(value.dtype), array.dtype) ||
-          value.shape.join(",") !== array.shape.join(",")
-        ) {
+    await withCleanup(
+      async () => {
+        const label = `input ${this.inputNames[index] ?? index}`;
+        let bytes: Uint8Array;
+        if (value instanceof Uint8Array) {
+          bytes = value;
+        } else {
+          if (
+            !dtypeEquals(parseDType(value.dtype), array.dtype) ||
+            value.shape.join(",") !== array.shape.join(",")
+          ) {
+            throw new RpcUsageError(
+              `${label} is ${array.dtypeName} ${formatShape(array.shape)}, the given tensor is ${formatDType(parseDType(value.dtype))} ${formatShape(value.shape)}`,
+            );
+          }
+          bytes = value.data;
+        }
+        if (bytes.length !== array.nbytes) {
           throw new RpcUsageError(
-            `${label} is ${array.dtypeName} ${formatShape(array.shape)}, the given tensor is ${formatDType(parseDType(value.dtype))} ${formatShape(value.shape)}`,
+            `${label} is ${array.dtypeName} ${formatShape(array.shape)} = ${array.nbytes} bytes, but ${bytes.length} bytes were given`,
           );
         }
-        bytes = value.data;
-      }
-      if (bytes.length !== array.nbytes) {
-        throw new RpcUsageError(
-          `${label} is ${array.dtypeName} ${formatShape(array.shape)} = ${array.nbytes} bytes, but ${bytes.length} bytes were given`,
-        );
-      }
-      await array.copyFrom(bytes);
-    } finally {
-      await array.free();
-    }
+        await array.copyFrom(bytes);
+      },
+      () => array.free(),
+    );
   }
 
   /** Runs one inference (`run()`). */
@@ -228,14 +236,15 @@ export class AotExecutor {
       );
     }
     const array = await this.tensorAt(this.fns.getOutput, index);
-    try {
-      const data = await array.copyTo();
-      if (data.length !== tensorBytes(array.shape, array.dtype))
-        throw new RpcProtocolError("short output copy");
-      return { dtype: array.dtypeName, shape: [...array.shape], data };
-    } finally {
-      await array.free();
-    }
+    return withCleanup(
+      async () => {
+        const data = await array.copyTo();
+        if (data.length !== tensorBytes(array.shape, array.dtype))
+          throw new RpcProtocolError("short output copy");
+        return { dtype: array.dtypeName, shape: [...array.shape], data };
+      },
+      () => array.free(),
+    );
   }
 
   /** All outputs in order. */
@@ -248,11 +257,10 @@ export class AotExecutor {
   /** Times `run` on the device with runtime.RPCTimeEvaluator (as TVM's evaluation helper does). */
   async timeRun(options: TimeEvaluatorOptions = {}): Promise<TimingResult> {
     const evaluator = await timeEvaluator(this.fns.run, options);
-    try {
-      return await evaluator.run();
-    } finally {
-      await evaluator.free();
-    }
+    return withCleanup(
+      () => evaluator.run(),
+      () => evaluator.free(),
+    );
   }
 
   /** Releases the function and module handles. The device still allows only one executor per boot. */

@@ -284,17 +284,19 @@ export class RpcClient {
     return found;
   }
 
-  /** FreeHandle(handle, typeCode). Only 13 (NDArray), 10 (function), 9 (module) and 8 (object) are valid. */
+  /**
+   * FreeHandle(handle, typeCode). Only 13 (NDArray), 10 (function), 9 (module) and 8 (object) are valid.
+   * A no-op once the client is broken (see `release`).
+   */
   async freeHandle(handle: bigint, typeCode: number): Promise<void> {
     if (!FREEABLE_TYPE_CODES.includes(typeCode)) {
       throw new RpcUsageError(
         `FreeHandle type code ${typeCode} is not one the device accepts (13 NDArray, 10 function, 9 module, 8 object); it would hang the device`,
       );
     }
-    await this.syscall(
+    await this.release(
       RpcCode.FreeHandle,
       [Arg.handle(handle), Arg.int(typeCode)],
-      "null",
       `FreeHandle(0x${handle.toString(16)}, ${typeCode})`,
     );
   }
@@ -327,14 +329,28 @@ export class RpcClient {
     return result.value;
   }
 
-  /** DevFreeData(device, pointer). */
+  /** DevFreeData(device, pointer); a no-op once the client is broken (see `release`). */
   async devFreeData(pointer: bigint, device: Device = CPU_DEVICE): Promise<void> {
-    await this.syscall(
+    await this.release(
       RpcCode.DevFreeData,
       [Arg.device(device), Arg.handle(pointer)],
-      "null",
       `DevFreeData(0x${pointer.toString(16)})`,
     );
+  }
+
+  /**
+   * A FreeHandle or DevFreeData, skipped once the client is broken (also when it was queued behind
+   * the request that broke it): the device has to be reset, which releases everything, and the
+   * clean-up's "not sent" error would hide the failure that broke the channel.
+   */
+  private async release(code: number, args: readonly RpcValue[], operation: string): Promise<void> {
+    if (this.failure) return;
+    try {
+      await this.syscall(code, args, "null", operation);
+    } catch (error) {
+      if (error instanceof RpcChannelError && this.failure && error !== this.failure) return;
+      throw error;
+    }
   }
 
   /** DevAllocDataWithScope(template tensor, scope): a device pointer sized for the template's shape and dtype. */

@@ -5,6 +5,8 @@ import { IoTimeoutError, TransportClosedError } from "microtvm/protocol";
 /** Stop reading from the firmware while this many bytes wait for read_transport. */
 const QUEUE_HIGH_WATER = 1 << 20;
 const STDERR_TAIL_LINES = 40;
+/** How long the firmware gets to exit by itself once its stdin is closed (it exits on EOF). */
+const EOF_GRACE_MS = 1000;
 const TERM_GRACE_MS = 2000;
 const KILL_WAIT_MS = 5000;
 
@@ -56,6 +58,7 @@ export class FirmwareProcess {
     });
     const stdout = child.stdout!;
     stdout.on("data", (chunk: Buffer) => {
+      if (this.closing) return;
       this.chunks.push(chunk);
       this.queued += chunk.length;
       if (this.queued >= QUEUE_HIGH_WATER) stdout.pause();
@@ -75,9 +78,14 @@ export class FirmwareProcess {
     child.stderr!.on("data", (text: string) => this.onStderr(text));
   }
 
-  /** Starts `binary` with piped stdio in `cwd`; rejects when it cannot be started at all. */
-  static async start(binary: string, cwd: string, log: FirmwareLog): Promise<FirmwareProcess> {
-    const child = spawn(binary, [], { cwd, stdio: ["pipe", "pipe", "pipe"] });
+  /** Starts `binary` (with `args`) with piped stdio in `cwd`; rejects when it cannot be started at all. */
+  static async start(
+    binary: string,
+    cwd: string,
+    log: FirmwareLog,
+    args: readonly string[] = [],
+  ): Promise<FirmwareProcess> {
+    const child = spawn(binary, args, { cwd, stdio: ["pipe", "pipe", "pipe"] });
     await new Promise<void>((resolve, reject) => {
       child.once("spawn", resolve);
       child.once("error", reject);
@@ -140,7 +148,10 @@ export class FirmwareProcess {
     });
   }
 
-  /** Ends the firmware: SIGTERM, then SIGKILL after a grace period; waits until it is reaped. */
+  /**
+   * Ends the firmware: closes its stdin, which it answers by exiting with status 0; SIGTERM if it
+   * has not exited after a grace period, SIGKILL after another; waits until it is reaped.
+   */
   async close(): Promise<void> {
     if (this.closing) {
       await this.exitPromise;
@@ -148,8 +159,17 @@ export class FirmwareProcess {
     }
     this.closing = true;
     this.notify();
+    // The firmware exits by itself on EOF; a signal sent together with the close arrives before
+    // it has read the EOF and kills it in whatever state it is in. Its output is drained meanwhile
+    // (and dropped) so that a pending reply cannot keep it blocked in a write.
     this.child.stdin!.destroy();
-    if (!this.exitInfo) {
+    this.chunks.length = 0;
+    this.queued = 0;
+    this.child.stdout!.resume();
+    if (!(await this.waitExit(EOF_GRACE_MS))) {
+      this.log.info(
+        `firmware (pid ${this.child.pid}) did not exit on EOF within ${EOF_GRACE_MS} ms; sending SIGTERM`,
+      );
       this.signal("SIGTERM");
       if (!(await this.waitExit(TERM_GRACE_MS))) {
         this.log.error(

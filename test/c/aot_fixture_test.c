@@ -228,6 +228,65 @@ int main(int argc, char** argv) {
   snprintf(name, sizeof(name), "time evaluator: %.1f us, %.1f us per run", t0 * 1e6, t1 * 1e6);
   check(rc == kTVMBytes && t0 > 0 && t1 > 0, name, "rc %d (%s)", rc, reply_message());
 
+  /* A tight memory pool: budgets from ample down to nothing (downwards, so that the budgets where
+   * only the model's workspace is short come before any that could leak). Whatever
+   * fails inside the evaluator (the request, its result, a workspace block the model's generated
+   * code asks for and then ignores the failure of) must come back as an Exception naming it, never
+   * as a time, and the call must leave no memory behind. */
+  rc = rpc_call(evaluator, &args, &off);
+  timer = rd_u64(off);
+  check(rc == kTVMPackedFuncHandle, "time evaluator for the memory sweep", "rc %d (%s)", rc,
+        reply_message());
+  long base_bytes = test_platform_live_bytes(), base_blocks = test_platform_live_blocks();
+  int budgets = 0, honest = 1, named = 1, leak_free = 1, timed_at_top = 0, workspace_refused = 0;
+  char detail[512] = "", honest_detail[128] = "", named_detail[512] = "";
+  long top = 16 * 1024; /* plus twice the model's workspace, ample for requests and results */
+  for (size_t i = 0; i < microtvm_project_model_count; i++) {
+    if (strcmp(microtvm_project_models[i]->name, model) == 0) {
+      top += 2 * (long)microtvm_project_models[i]->workspace_size_bytes;
+    }
+  }
+  for (long budget = top; budget >= 0; budget -= 256, budgets++) {
+    long failed_before = test_platform_failed_allocations();
+    test_platform_limit_bytes(base_bytes + budget);
+    rc = rpc_call0(timer, &off);
+    test_platform_limit_bytes(-1);
+    int failed = test_platform_failed_allocations() != failed_before;
+    if (failed && rc != -1 && honest) {
+      honest = 0;
+      snprintf(honest_detail, sizeof(honest_detail), "budget %ld: an allocation failed but the reply is rc %d",
+               budget, rc);
+    }
+    if (rc == -1 && !reply_is_exception("out of memory") && named) {
+      named = 0;
+      snprintf(named_detail, sizeof(named_detail), "budget %ld: %s", budget, reply_message());
+    }
+    if (rc == -1 && reply_is_exception("time evaluator: ") && reply_is_exception("workspace")) {
+      workspace_refused++;
+    }
+    if (test_platform_live_bytes() != base_bytes || test_platform_live_blocks() != base_blocks) {
+      if (leak_free) {
+        snprintf(detail, sizeof(detail), "budget %ld: %ld bytes in %ld blocks left behind", budget,
+                 test_platform_live_bytes() - base_bytes,
+                 test_platform_live_blocks() - base_blocks);
+      }
+      leak_free = 0;
+    }
+    if (budget == top) {
+      timed_at_top = rc == kTVMBytes && !failed;
+      if (!timed_at_top) snprintf(detail, sizeof(detail), "rc %d (%s)", rc, reply_message());
+    }
+  }
+  check(honest, "tight pool: a failed allocation inside the time evaluator is an Exception",
+        "%s", honest_detail);
+  check(named, "tight pool: the Exception says what ran out of memory", "%s", named_detail);
+  check(leak_free, "tight pool: every allocation freed on every path", "%s", detail);
+  check(workspace_refused > 0, "tight pool: a model run short of workspace fails the evaluation",
+        "no budget reached the model's workspace");
+  snprintf(name, sizeof(name), "tight pool: %d budgets, the largest (%ld bytes) enough", budgets,
+           top);
+  check(timed_at_top, name, "%s", detail);
+
   check(rpc_free_handle(aot, kTVMModuleHandle) == 0, "FreeHandle(executor module)", "%s",
         reply_message());
   static const uint8_t shutdown[12] = {4, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};

@@ -81,10 +81,32 @@ static int op_big_workspace(TVMValue* args, int* codes, int num, TVMValue* ret, 
   return TVMBackendFreeWorkspace(1, 0, p);
 }
 
-static const TVMBackendPackedCFunc g_lib_funcs[] = {op_add, op_echo, op_fail_silent, op_fail_msg,
-                                                    op_big_workspace};
+/* What TVM's generated operators do when a later workspace allocation fails: return -1 without
+ * freeing the block they already hold. */
+static int op_leaky_workspace(TVMValue* args, int* codes, int num, TVMValue* ret, int* ret_code,
+                              void* res) {
+  (void)args, (void)codes, (void)num, (void)ret, (void)ret_code, (void)res;
+  void* first = TVMBackendAllocWorkspace(1, 0, 32, 0, 8);
+  if (first == NULL) return -1;
+  void* second = TVMBackendAllocWorkspace(1, 0, 64, 0, 8);
+  if (second == NULL) return -1;
+  TVMBackendFreeWorkspace(1, 0, second);
+  return TVMBackendFreeWorkspace(1, 0, first);
+}
+
+/* What an AOT entry does with its operators' results: ignores them, so it returns 0. */
+static int op_ignores_failure(TVMValue* args, int* codes, int num, TVMValue* ret, int* ret_code,
+                              void* res) {
+  (void)op_leaky_workspace(args, codes, num, ret, ret_code, res);
+  return 0;
+}
+
+static const TVMBackendPackedCFunc g_lib_funcs[] = {
+    op_add, op_echo, op_fail_silent, op_fail_msg, op_big_workspace, op_leaky_workspace,
+    op_ignores_failure};
 static const TVMFuncRegistry g_lib_registry = {
-    "\005add\0echo\0fail_silent\0fail_msg\0big_workspace\0", g_lib_funcs};
+    "\007add\0echo\0fail_silent\0fail_msg\0big_workspace\0leaky_workspace\0ignores_failure\0",
+    g_lib_funcs};
 static const TVMModule g_lib = {&g_lib_registry};
 static const TVMModule* test_system_lib(void) { return &g_lib; }
 
@@ -704,6 +726,25 @@ static void test_errors(void) {
         "TVMBackendAllocWorkspace out of memory -> NULL -> Exception", "%s", reply_message());
   test_platform_fail_allocations_after(-1);
   check(reply_is_exception("workspace"), "workspace failure message", "%s", reply_message());
+
+  /* An operator that fails part-way leaves a block allocated, and a caller that ignores the
+   * failure returns 0: the call still fails, and nothing stays allocated. The request arena is
+   * the first allocation, the operator's first block the second. */
+  const char* leaky_names[2] = {"leaky_workspace", "ignores_failure"};
+  for (int i = 0; i < 2; i++) {
+    uint64_t leaky = rpc_get_function(g_sys_lib, leaky_names[i]);
+    long before = test_platform_live_blocks();
+    test_platform_fail_allocations_after(2);
+    int leaky_rc = rpc_call0(leaky, &off);
+    test_platform_fail_allocations_after(-1);
+    char leaky_name[96];
+    snprintf(leaky_name, sizeof(leaky_name), "%s: a workspace failure -> Exception, its blocks freed",
+             leaky_names[i]);
+    check(leaky_rc == -1 && reply_is_exception("workspace") &&
+              test_platform_live_blocks() == before,
+          leaky_name, "rc %d, %ld blocks left (%s)", leaky_rc, test_platform_live_blocks() - before,
+          reply_message());
+  }
 
   /* Malformed argument lists. */
   uint64_t echo = rpc_get_function(g_sys_lib, "echo");

@@ -9,9 +9,13 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static long g_live_blocks;
+static long g_live_bytes;
+static long g_limit_bytes = -1;
+static long g_failed;
 static long g_fail_after = -1;
 static int g_timer_running;
 static struct timespec g_timer_start;
@@ -19,6 +23,16 @@ static struct timespec g_timer_start;
 long test_platform_live_blocks(void) { return g_live_blocks; }
 
 void test_platform_fail_allocations_after(long n) { g_fail_after = n; }
+
+long test_platform_live_bytes(void) { return g_live_bytes; }
+
+void test_platform_limit_bytes(long bytes) { g_limit_bytes = bytes; }
+
+long test_platform_failed_allocations(void) { return g_failed; }
+
+/* Each block starts with its size, so that frees can keep the byte count. 16 bytes keep malloc's
+ * alignment for the caller. */
+#define HEADER_BYTES 16
 
 void TVMPlatformAbort(tvm_crt_error_t code) {
   fprintf(stderr, "TVMPlatformAbort(0x%x)\n", (unsigned)code);
@@ -33,19 +47,29 @@ size_t TVMPlatformFormatMessage(char* out, size_t out_size, const char* fmt, va_
 
 tvm_crt_error_t TVMPlatformMemoryAllocate(size_t n, DLDevice dev, void** out) {
   (void)dev;
-  if (g_fail_after == 0) return kTvmErrorPlatformNoMemory;
+  if (g_fail_after == 0 || (g_limit_bytes >= 0 && (long)n > g_limit_bytes - g_live_bytes)) {
+    g_failed++;
+    return kTvmErrorPlatformNoMemory;
+  }
   if (g_fail_after > 0) g_fail_after--;
-  void* p = malloc(n ? n : 1);
+  unsigned char* p = malloc(HEADER_BYTES + n);
   if (p == NULL) return kTvmErrorPlatformNoMemory;
+  memcpy(p, &n, sizeof(n));
   g_live_blocks++;
-  *out = p;
+  g_live_bytes += (long)n;
+  *out = p + HEADER_BYTES;
   return kTvmErrorNoError;
 }
 
 tvm_crt_error_t TVMPlatformMemoryFree(void* ptr, DLDevice dev) {
   (void)dev;
-  if (ptr != NULL) g_live_blocks--;
-  free(ptr);
+  if (ptr == NULL) return kTvmErrorNoError;
+  unsigned char* p = (unsigned char*)ptr - HEADER_BYTES;
+  size_t n;
+  memcpy(&n, p, sizeof(n));
+  g_live_blocks--;
+  g_live_bytes -= (long)n;
+  free(p);
   return kTvmErrorNoError;
 }
 

@@ -133,6 +133,23 @@ function extract(archive: string, dir: string): string {
   return dir;
 }
 
+/**
+ * aot_fixture_test.c times `run` under every memory budget from ample down to nothing: an
+ * allocation that fails inside the evaluator must give an Exception (never a time) and leave no
+ * memory behind, including when the model's generated code ignores a failed workspace allocation.
+ */
+function assertTightPoolChecks(ok: string[]): void {
+  for (const name of [
+    "ok tight pool: a failed allocation inside the time evaluator is an Exception",
+    "ok tight pool: the Exception says what ran out of memory",
+    "ok tight pool: every allocation freed on every path",
+    "ok tight pool: a model run short of workspace fails the evaluation",
+    "ok all device memory released",
+  ])
+    assert.ok(ok.includes(name), `missing check: ${name}\n${ok.join("\n")}`);
+  assert.ok(ok.some((l) => l.startsWith("ok tight pool: ") && l.includes("budgets, the largest")));
+}
+
 interface KwsExpected {
   samples: Record<string, number[]>;
 }
@@ -205,6 +222,7 @@ for (const variant of variants) {
       assert.equal(ok.filter((l) => l.includes("within 1 of the reference")).length, 4);
       assert.ok(ok.some((l) => l.includes("input copied in 5 chunk(s)")));
       assert.ok(ok.some((l) => l.startsWith("ok time evaluator")));
+      assertTightPoolChecks(ok);
     });
   });
 
@@ -239,6 +257,7 @@ for (const variant of variants) {
       // The model approximates sin(x) on [0, 2π]; its worst error on these points is about 0.1.
       const ok = runProgram(program, ["default", "2048", "0.15", ...args], dir);
       assert.equal(ok.filter((l) => l.includes("within 0.15 of the reference")).length, 7);
+      assertTightPoolChecks(ok);
     });
   });
 

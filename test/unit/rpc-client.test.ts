@@ -815,3 +815,90 @@ test("a request longer than the device's packet limit is refused before it can h
     "a long request within the limit goes out",
   );
 });
+
+/** The test double behind a channel that breaks (no reply, as a closed session) at a chosen request. */
+class BreakingChannel implements PacketChannel {
+  breakWhen: ((req: RpcRequest) => boolean) | undefined;
+  sentAfterBreak: string[] = [];
+  private broken = false;
+  constructor(readonly device: FakeDevice) {}
+  async request(packet: Uint8Array): Promise<Uint8Array> {
+    const req = decodeRequest(packet);
+    if (this.broken) {
+      this.sentAfterBreak.push(this.device.describe(req));
+      throw new Error("session closed");
+    }
+    if (this.breakWhen?.(req)) {
+      this.broken = true;
+      throw new Error("the device transport closed (firmware exited with status 1)");
+    }
+    return this.device.request(packet);
+  }
+}
+
+test("clean-up after a broken channel neither sends frees nor hides the error that broke it", async () => {
+  const device = new FakeDevice();
+  const channel = new BreakingChannel(device);
+  const client = new RpcClient(channel);
+  const runtime = new RemoteRuntime(client);
+  const aot = await AotExecutor.create(runtime);
+  // timeRun: the call of the evaluator's function breaks; its `finally` frees that function.
+  const createHandle = (await runtime.globalFunction("runtime.RPCTimeEvaluator")).handle;
+  let evaluatorMade = false;
+  channel.breakWhen = (req) => {
+    if (req.kind !== "callFunc") return false;
+    if (req.handle === createHandle) {
+      evaluatorMade = true;
+      return false;
+    }
+    return evaluatorMade;
+  };
+  await assert.rejects(aot.timeRun({ repeat: 1 }), (e: unknown) => {
+    assert.ok(e instanceof RpcChannelError, String(e));
+    assert.match(e.message, /got no reply \(the device transport closed \(firmware exited with status 1\)\)/);
+    assert.doesNotMatch(e.message, /not sent|FreeHandle/);
+    return true;
+  });
+  assert.deepEqual(channel.sentAfterBreak, [], "nothing is sent once the channel broke");
+
+  // Every later clean-up is silent; a real request still says why it cannot be sent.
+  await aot.dispose();
+  await assert.rejects(aot.run(), /run.* not sent: .*got no reply \(the device transport closed/);
+  assert.deepEqual(channel.sentAfterBreak, []);
+});
+
+test("a copy that breaks the channel is the error reported, not the FreeHandle after it", async () => {
+  for (const kind of ["copyToRemote", "copyFromRemote"] as const) {
+    const device = new FakeDevice();
+    const channel = new BreakingChannel(device);
+    const runtime = new RemoteRuntime(new RpcClient(channel));
+    const aot = await AotExecutor.create(runtime);
+    channel.breakWhen = (req) => req.kind === kind;
+    const attempt =
+      kind === "copyToRemote" ? aot.setInput(0, new Uint8Array(2)) : aot.getOutput(0).then(() => undefined);
+    await assert.rejects(attempt, (e: unknown) => {
+      assert.ok(e instanceof RpcChannelError, String(e));
+      assert.match(e.message, new RegExp(`^Copy(To|From)Remote.* got no reply`, "i"));
+      return true;
+    });
+    assert.deepEqual(channel.sentAfterBreak, [], kind);
+  }
+});
+
+test("when a request and its clean-up both fail on the device, the request's error wins", async () => {
+  const device = new FakeDevice();
+  const runtime = new RemoteRuntime(new RpcClient(device));
+  const aot = await AotExecutor.create(runtime);
+  const original = device.request.bind(device);
+  device.request = async (packet: Uint8Array) => {
+    const req = decodeRequest(packet);
+    if (req.kind === "copyFromRemote") return encodeException("copy refused: bad address");
+    if (req.kind === "syscall" && req.code === 10) return encodeException("FreeHandle: not a live array");
+    return original(packet);
+  };
+  await assert.rejects(aot.getOutput(0), (e: unknown) => {
+    assert.ok(e instanceof RpcDeviceError, String(e));
+    assert.match(e.message, /copy refused: bad address/);
+    return true;
+  });
+});

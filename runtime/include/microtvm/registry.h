@@ -69,6 +69,10 @@ void mtvm_set_error(const char* fmt, ...);
 /* Clears the last error so that a failure without a message can be told apart. */
 void mtvm_clear_error(void);
 
+/* Puts "<prefix>: " before the last error (or makes it "<prefix>" when there is none), so a caller
+ * can say where a failure happened without losing what failed. */
+void mtvm_prefix_error(const char* prefix);
+
 /* Function-handle helpers (see the encoding above). */
 TVMFunctionHandle mtvm_encode_function_handle(uint16_t module_index, uint16_t function_index);
 TVMModuleHandle mtvm_encode_module_handle(uint16_t module_index);

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { GeneratedProject } from "../../client/index.js";
-import { RpcChannelError, RpcError, writeTensorFile, type FillMode } from "../../rpc/index.js";
+import { RpcError, writeTensorFile, type FillMode } from "../../rpc/index.js";
 import { SessionError } from "../../session/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { addProjectOptionFlag, addServerFlags, collectRepeated, type ServerFlags } from "../options.js";
@@ -147,11 +147,8 @@ function runError(error: unknown, interrupted: boolean, serverSaid: string[]): u
     );
   if (error instanceof CliError) return error;
   if (error instanceof RpcError || error instanceof SessionError) {
-    // A request refused because an earlier one got no reply: report the one that got none.
-    let first: Error = error;
-    while (first instanceof RpcChannelError && first.cause instanceof RpcChannelError) first = first.cause;
     const said = serverSaid.length > 0 ? ` (the project's server says: ${serverSaid.join(" | ")})` : "";
-    return new CliError(`device: ${first.message}${said}`, ExitCode.failed, { cause: error });
+    return new CliError(`device: ${error.message}${said}`, ExitCode.failed, { cause: error });
   }
   return projectCallError(error, "run");
 }

@@ -10,11 +10,14 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <microtvm/rpc_server.h>
@@ -44,9 +47,41 @@ static uint8_t g_receive_buffer[TVM_CRT_MAX_PACKET_SIZE_BYTES];
 static int g_wire_fd = -1;
 static int g_shutdown;
 static int g_fatal;
+/* stdin hung up while a reply waited for the host to read: the host closed the transport. */
+static int g_host_closed;
+
+/* Waits until the wire takes bytes again. Returns -1 when stdin hangs up meanwhile: the host has
+ * closed the transport and will not read what is pending, so waiting longer would keep the
+ * firmware from ever seeing the EOF. */
+static int wait_for_wire(void) {
+  struct pollfd fds[2];
+  fds[0].fd = g_wire_fd;
+  fds[0].events = POLLOUT;
+  fds[1].fd = STDIN_FILENO;
+  fds[1].events = 0; /* POLLHUP and POLLERR are reported without being asked for */
+  for (;;) {
+    fds[0].revents = 0;
+    fds[1].revents = 0;
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return 0; /* let the write itself report what is wrong */
+    }
+    if (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+      return -1;
+    }
+    if (fds[0].revents != 0) {
+      return 0;
+    }
+  }
+}
 
 static int32_t write_wire(void* ctx, const uint8_t* data, size_t len) {
   (void)ctx;
+  if (g_host_closed) {
+    return -1;
+  }
   if (len > INT32_MAX) {
     len = INT32_MAX;
   }
@@ -57,6 +92,13 @@ static int32_t write_wire(void* ctx, const uint8_t* data, size_t len) {
     }
     if (n < 0 && errno == EINTR) {
       continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (wait_for_wire() == 0) {
+        continue;
+      }
+      g_host_closed = 1;
+      return -1;
     }
     if (!g_fatal) {
       perror("microTVM host firmware: writing stdout failed");
@@ -78,6 +120,9 @@ static void on_message(void* ctx, const uint8_t* body, size_t len) {
     return; /* after Shutdown the RPC server answers nothing; input is drained until EOF */
   }
   err = mtvm_rpc_server_handle(g_rpc, body, len, send_reply, &g_loop);
+  if (g_host_closed) {
+    return; /* the reply could not go out because the host is gone; main exits */
+  }
   if (err == kTvmErrorPlatformShutdown) {
     fprintf(stderr, "microTVM host firmware: RPC shutdown received\n");
     g_shutdown = 1;
@@ -95,10 +140,19 @@ static uint32_t dropped_frames(void) {
 }
 
 static int redirect_stdout(void) {
+  struct stat st;
   g_wire_fd = dup(STDOUT_FILENO);
   if (g_wire_fd < 0) {
     perror("microTVM host firmware: dup(stdout)");
     return -1;
+  }
+  /* A pipe or socket to the host is written without blocking (see wait_for_wire). Other kinds
+   * (a terminal, a file) are shared with other processes or never fill, and are left as they are. */
+  if (fstat(g_wire_fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+    int flags = fcntl(g_wire_fd, F_GETFL);
+    if (flags >= 0) {
+      (void)fcntl(g_wire_fd, F_SETFL, flags | O_NONBLOCK);
+    }
   }
   if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
     perror("microTVM host firmware: dup2(stderr, stdout)");
@@ -168,6 +222,11 @@ int main(void) {
       return kExitIoError;
     }
     err = mtvm_transport_loop_feed(&g_loop, chunk, (size_t)n);
+    if (g_host_closed) {
+      fprintf(stderr, "microTVM host firmware: stdin closed while a reply was unread, exiting\n");
+      mtvm_rpc_server_free(g_rpc);
+      return kExitHostClosed;
+    }
     if (err != kTvmErrorNoError || dropped_frames() != dropped_before) {
       /* Noise or a damaged frame: the loop already skipped it; say so for whoever debugs. */
       fprintf(stderr,
