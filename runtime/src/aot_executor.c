@@ -3,14 +3,98 @@
  */
 #include <microtvm/aot_executor.h>
 #include <microtvm/registry.h>
+#include <ctype.h>
 #include <string.h>
+#include <tvm/runtime/crt/func_registry.h>
 #include <tvm/runtime/crt/platform.h>
+#include <tvm/runtime/metadata_types.h>
 
 #ifndef MTVM_AOT_MAX_ARGS
 #define MTVM_AOT_MAX_ARGS 32
 #endif
 
 static const DLDevice kCpu = {kDLCPU, 0};
+
+#ifndef MTVM_AOT_MAX_POOLS
+#define MTVM_AOT_MAX_POOLS 8
+#endif
+
+/*
+ * TVM v0.9 and later compile a TVMMetadata into packed AOT models built with the CRT, returned by
+ * the system-lib function tvmgen_<name>_get_c_metadata. Its workspace pools are extra arguments
+ * of the entry after the outputs (the entry substitutes its own static pools for them), and the
+ * generated main checks the argument count, so they must be passed. Returns NULL when the model
+ * has none (C interface, no system lib, archives before v0.9); sets an error only on failure.
+ */
+static const struct TVMMetadata* find_metadata(const mtvm_model_t* model, int* failed) {
+  *failed = 0;
+  if (model->entry_kind != MTVM_ENTRY_PACKED || model->system_lib == NULL) return NULL;
+  const TVMModule* lib = model->system_lib();
+  if (lib == NULL || lib->registry == NULL) return NULL;
+  static const char kPrefix[] = "tvmgen_";
+  static const char kSuffix[] = "_get_c_metadata";
+  char name[128];
+  size_t len = strlen(model->name);
+  if (sizeof(kPrefix) + len + sizeof(kSuffix) > sizeof(name)) return NULL;
+  memcpy(name, kPrefix, sizeof(kPrefix) - 1);
+  memcpy(name + sizeof(kPrefix) - 1, model->name, len);
+  memcpy(name + sizeof(kPrefix) - 1 + len, kSuffix, sizeof(kSuffix));
+  tvm_function_index_t index;
+  if (TVMFuncRegistry_Lookup(lib->registry, name, &index) != kTvmErrorNoError) {
+    /* Symbols are lowercase (tvmgen_<name> is lowercased as a whole). */
+    for (char* c = name; *c; c++) *c = (char)tolower((unsigned char)*c);
+    if (TVMFuncRegistry_Lookup(lib->registry, name, &index) != kTvmErrorNoError) return NULL;
+  }
+  TVMBackendPackedCFunc get_metadata;
+  if (TVMFuncRegistry_GetByIndex(lib->registry, index, &get_metadata) != kTvmErrorNoError) return NULL;
+  TVMValue ret;
+  int ret_code = kTVMNullptr;
+  if (get_metadata(NULL, NULL, 0, &ret, &ret_code, NULL) != 0 || ret_code != kTVMOpaqueHandle ||
+      ret.v_handle == NULL) {
+    mtvm_set_error("model \"%s\": %s did not return the model's metadata", model->name, name);
+    *failed = 1;
+    return NULL;
+  }
+  return (const struct TVMMetadata*)ret.v_handle;
+}
+
+static size_t info_nbytes(const struct TVMTensorInfo* info) {
+  size_t n = ((size_t)info->dtype.bits * info->dtype.lanes + 7) / 8;
+  for (int64_t i = 0; i < info->num_shape; i++) n *= (size_t)info->shape[i];
+  return n;
+}
+
+/* The compiled-in metadata must describe the same tensors as the descriptor the host relies on. */
+static tvm_crt_error_t check_metadata(const mtvm_model_t* model, const struct TVMMetadata* md) {
+  if (md->num_inputs != model->num_inputs || md->num_outputs != model->num_outputs) {
+    mtvm_set_error("model \"%s\": its compiled-in metadata has %ld inputs and %ld outputs, the "
+                   "model archive %d and %d; regenerate the project from the archive the code came "
+                   "from",
+                   model->name, (long)md->num_inputs, (long)md->num_outputs, model->num_inputs,
+                   model->num_outputs);
+    return kTvmErrorFunctionCallInvalidArg;
+  }
+  for (int64_t i = 0; i < md->num_inputs + md->num_outputs; i++) {
+    const struct TVMTensorInfo* info =
+        i < md->num_inputs ? &md->inputs[i] : &md->outputs[i - md->num_inputs];
+    const mtvm_tensor_info_t* ours =
+        i < md->num_inputs ? &model->inputs[i] : &model->outputs[i - md->num_inputs];
+    if (info_nbytes(info) != mtvm_tensor_info_nbytes(ours)) {
+      mtvm_set_error("model \"%s\": %s %s is %lu bytes in the compiled-in metadata but %lu in the "
+                     "model archive",
+                     model->name, i < md->num_inputs ? "input" : "output", ours->name,
+                     (unsigned long)info_nbytes(info),
+                     (unsigned long)mtvm_tensor_info_nbytes(ours));
+      return kTvmErrorFunctionCallInvalidArg;
+    }
+  }
+  if (md->num_workspace_pools < 0 || md->num_workspace_pools > MTVM_AOT_MAX_POOLS) {
+    mtvm_set_error("model \"%s\" has %ld workspace pools; at most %d are supported", model->name,
+                   (long)md->num_workspace_pools, MTVM_AOT_MAX_POOLS);
+    return kTvmErrorFunctionCallNumArguments;
+  }
+  return kTvmErrorNoError;
+}
 
 tvm_crt_error_t mtvm_aot_executor_create(const mtvm_model_t* model, mtvm_aot_executor_t** out) {
   size_t n = (size_t)model->num_inputs + model->num_outputs;
@@ -24,6 +108,20 @@ tvm_crt_error_t mtvm_aot_executor_create(const mtvm_model_t* model, mtvm_aot_exe
       (model->entry_kind != MTVM_ENTRY_PACKED && model->entry_kind != MTVM_ENTRY_C_INTERFACE)) {
     mtvm_set_error("model \"%s\" has no AOT entry function", model->name);
     return kTvmErrorFunctionCallInvalidArg;
+  }
+  int failed;
+  const struct TVMMetadata* md = find_metadata(model, &failed);
+  if (failed) return kTvmErrorFunctionCallInvalidArg;
+  if (md != NULL) {
+    tvm_crt_error_t err = check_metadata(model, md);
+    if (err != kTvmErrorNoError) return err;
+    if (n + (size_t)md->num_workspace_pools > MTVM_AOT_MAX_ARGS) {
+      mtvm_set_error("model \"%s\" takes %lu arguments with its workspace pools; at most %d are "
+                     "supported",
+                     model->name, (unsigned long)(n + (size_t)md->num_workspace_pools),
+                     MTVM_AOT_MAX_ARGS);
+      return kTvmErrorFunctionCallNumArguments;
+    }
   }
   mtvm_aot_executor_t* ex = NULL;
   size_t size = sizeof(*ex) + n * sizeof(ex->arrays[0]);
@@ -59,9 +157,29 @@ tvm_crt_error_t mtvm_aot_executor_run(mtvm_aot_executor_t* ex) {
       args[i].v_handle = &ex->arrays[i]->dl_tensor;
       codes[i] = kTVMDLTensorHandle;
     }
+    /* Workspace pools from the compiled-in metadata: described, without memory, as TVM's own
+     * executor passes them; the entry replaces them with the static pools it owns. */
+    int failed;
+    const struct TVMMetadata* md = find_metadata(m, &failed);
+    if (failed) return kTvmErrorFunctionCallInvalidArg;
+    DLTensor pools[MTVM_AOT_MAX_POOLS];
+    size_t num_args = n;
+    if (md != NULL) {
+      for (int64_t i = 0; i < md->num_workspace_pools && i < MTVM_AOT_MAX_POOLS; i++) {
+        const struct TVMTensorInfo* info = &md->workspace_pools[i];
+        memset(&pools[i], 0, sizeof(pools[i]));
+        pools[i].device = kCpu;
+        pools[i].ndim = (int32_t)info->num_shape;
+        pools[i].dtype = info->dtype;
+        pools[i].shape = (int64_t*)info->shape;
+        args[num_args].v_handle = &pools[i];
+        codes[num_args] = kTVMDLTensorHandle;
+        num_args++;
+      }
+    }
     TVMValue ret;
     int ret_code = kTVMNullptr;
-    rc = m->run_packed(args, codes, (int)n, &ret, &ret_code, NULL);
+    rc = m->run_packed(args, codes, (int)num_args, &ret, &ret_code, NULL);
   } else {
     void* data[MTVM_AOT_MAX_ARGS];
     for (size_t i = 0; i < n; i++) data[i] = ex->arrays[i]->dl_tensor.data;

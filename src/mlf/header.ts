@@ -15,6 +15,8 @@ export interface CInterfaceHeader {
   readonly workspacePools: readonly string[];
   /** Every `#define <NAME> <integer>`, by macro name. */
   readonly macros: ReadonlyMap<string, number>;
+  /** Every macro the header defines, whatever its value (e.g. `_CONSTANT_POOL_DATA` lists). */
+  readonly defines: ReadonlySet<string>;
   /** `TVMGEN_<MOD>_WORKSPACE_SIZE`, when present. */
   readonly workspaceSize?: number;
   /** Parameter types of `<prefix>_run`, e.g. `struct tvmgen_default_inputs*`. */
@@ -48,6 +50,8 @@ export function parseCInterfaceHeader(text: string, file = "header"): CInterface
   for (const m of text.matchAll(/^#define\s+([A-Za-z_][A-Za-z0-9_]*)\s+(-?\d+)\s*$/gm)) {
     macros.set(m[1]!, Number(m[2]));
   }
+  const defines = new Set<string>();
+  for (const m of text.matchAll(/^#define\s+([A-Za-z_][A-Za-z0-9_]*)/gm)) defines.add(m[1]!);
   const upper = prefix.toUpperCase();
   return {
     prefix,
@@ -56,6 +60,7 @@ export function parseCInterfaceHeader(text: string, file = "header"): CInterface
     devices: structMembers(text, `${prefix}_devices`, file) ?? [],
     workspacePools: structMembers(text, `${prefix}_workspace_pools`, file) ?? [],
     macros,
+    defines,
     workspaceSize: macros.get(`${upper}_WORKSPACE_SIZE`),
     runParameters: run[2]!
       .split(",")

@@ -694,5 +694,8 @@ function countEntryArguments(cText: string, prefix: string): number | undefined 
     .split(",")
     .map((p) => p.trim())
     .filter((p) => p !== "" && p !== "void");
+  // A packed main (`void* args, int32_t* arg_type_ids, int32_t num_args, ...`) says nothing about
+  // how many tensors it takes.
+  if (params.length === 6 && /\bargs$/.test(params[0]!) && /num_args$/.test(params[2]!)) return undefined;
   return params.length;
 }

@@ -169,7 +169,9 @@ export function parseRelayMain(text: string): RelayMain | undefined {
   const attrs = new Map<string, string>();
   for (const item of splitTopLevel(text.slice(open + 1, close))) {
     // Names may contain ':' (`%serving_default_input:0: Tensor[...]`): the type follows ": ".
-    const p = /^%(\S+?):\s+([\s\S]+)$/.exec(item) ?? /^%(\S+)$/.exec(item);
+    // Printers from TVM v0.9 on follow each parameter with `/* ty=... span=... */`.
+    const param = item.replace(/\/\*[\s\S]*?\*\//g, "").trim();
+    const p = /^%(\S+?):\s+([\s\S]+)$/.exec(param) ?? /^%(\S+)$/.exec(param);
     if (p) {
       const type = p[2] ? parseRelayType(p[2]) : undefined;
       params.push({ name: p[1]!, ...type });

@@ -73,7 +73,13 @@ function tensorTables(id: string, mod: MlfModule): string[] {
   return lines;
 }
 
-/** The C-interface wrapper: data pointers in argument order → the header's structs → <prefix>_run. */
+/**
+ * The C-interface wrapper: data pointers in argument order → the header's structs → <prefix>_run.
+ * External USMP pools (`struct <prefix>_workspace_pools`) become static buffers here: workspace
+ * pools sized by `_WORKSPACE_POOL_SIZE`, constant pools filled from `_CONSTANT_POOL_DATA`. When
+ * USMP placed the inputs and outputs inside the pools (`<prefix>_map_inputs`), the wrapper copies
+ * them in and out of the places those functions name.
+ */
 function cInterfaceWrapper(mod: MlfModule, id: string): { lines: string[]; include: string } {
   const header = mod.header;
   if (!header || !mod.codegen.header) {
@@ -83,13 +89,9 @@ function cInterfaceWrapper(mod: MlfModule, id: string): { lines: string[]; inclu
   }
   if (header.devices.length > 0) {
     throw new ServerError(
-      `model ${mod.name} needs external devices (${header.devices.join(", ")}); the host template cannot provide them`,
-    );
-  }
-  if (header.ioInPools) {
-    throw new ServerError(
-      `model ${mod.name} places its inputs and outputs inside workspace pools (USMP with I/O in pools); ` +
-        "the host template needs separate input and output buffers",
+      `model ${mod.name} needs external devices (${header.devices.join(", ")}: struct ${header.prefix}_devices), ` +
+        "which are accelerator drivers (such as an NPU) the host template cannot provide; " +
+        "export the model for the CPU only (without the accelerator's BYOC target)",
     );
   }
   if (header.inputs.length !== mod.inputs.length || header.outputs.length !== mod.outputs.length) {
@@ -99,33 +101,60 @@ function cInterfaceWrapper(mod: MlfModule, id: string): { lines: string[]; inclu
     );
   }
   const p = header.prefix;
+  const upper = p.toUpperCase();
   const lines: string[] = [];
-  const poolArgs: string[] = [];
-  if (header.workspacePools.length > 0) {
-    const upper = p.toUpperCase();
-    for (const pool of header.workspacePools) {
-      const macro = `${upper}_${pool.toUpperCase()}_WORKSPACE_POOL_SIZE`;
-      if (!header.macros.has(macro)) {
+  for (const pool of header.workspacePools) {
+    const workspace = `${upper}_${pool.toUpperCase()}_WORKSPACE_POOL_SIZE`;
+    const constant = `${upper}_${pool.toUpperCase()}_CONSTANT_POOL_SIZE`;
+    const data = `${upper}_${pool.toUpperCase()}_CONSTANT_POOL_DATA`;
+    if (header.macros.has(constant)) {
+      if (!header.defines.has(data)) {
         throw new ServerError(
-          `model ${mod.name}: no size for workspace pool ${pool} (expected #define ${macro})`,
+          `model ${mod.name}: constant pool ${pool} has a size but no contents (expected #define ${data})`,
         );
       }
-      lines.push(`static uint8_t ${id}_pool_${pool}[${macro}] __attribute__((aligned(16)));`);
+      lines.push(`static uint8_t ${id}_pool_${pool}[${constant}] __attribute__((aligned(16))) = {${data}};`);
+    } else if (header.macros.has(workspace)) {
+      lines.push(`static uint8_t ${id}_pool_${pool}[${workspace}] __attribute__((aligned(16)));`);
+    } else {
+      throw new ServerError(
+        `model ${mod.name}: no size for pool ${pool} (expected #define ${workspace} or ${constant})`,
+      );
     }
-    poolArgs.push(`&pools`);
   }
-  lines.push(
-    `static int32_t ${id}_run_c(void* const* inputs, void* const* outputs) {`,
-    `  struct ${p}_inputs in;`,
-    `  struct ${p}_outputs out;`,
-  );
-  if (header.workspacePools.length > 0) lines.push(`  struct ${p}_workspace_pools pools;`);
-  header.inputs.forEach((member, i) => lines.push(`  in.${member} = inputs[${i}];`));
-  header.outputs.forEach((member, i) => lines.push(`  out.${member} = outputs[${i}];`));
-  for (const pool of header.workspacePools) lines.push(`  pools.${pool} = ${id}_pool_${pool};`);
-  if (header.inputs.length === 0) lines.push("  (void)inputs;");
-  if (header.outputs.length === 0) lines.push("  (void)outputs;");
-  lines.push(`  return ${p}_run(${["&in", "&out", ...poolArgs].join(", ")});`, "}");
+  const hasPools = header.workspacePools.length > 0;
+  if (header.ioInPools && !hasPools) {
+    throw new ServerError(
+      `model ${mod.name} maps its inputs and outputs into workspace pools, but the header declares no pools`,
+    );
+  }
+  lines.push(`static int32_t ${id}_run_c(void* const* inputs, void* const* outputs) {`);
+  if (hasPools) {
+    lines.push(`  struct ${p}_workspace_pools pools;`);
+    for (const pool of header.workspacePools) lines.push(`  pools.${pool} = ${id}_pool_${pool};`);
+  }
+  if (header.ioInPools) {
+    // The tensors live at fixed places inside the pools: copy in, run, copy out.
+    lines.push(
+      `  struct ${p}_inputs in = ${p}_map_inputs(&pools);`,
+      `  struct ${p}_outputs out = ${p}_map_outputs(&pools);`,
+    );
+    header.inputs.forEach((member, i) =>
+      lines.push(`  memcpy(in.${member}, inputs[${i}], ${mod.inputs[i]!.bytes});`),
+    );
+    lines.push(`  int32_t rc = ${p}_run(&pools);`);
+    header.outputs.forEach((member, i) =>
+      lines.push(`  memcpy(outputs[${i}], out.${member}, ${mod.outputs[i]!.bytes});`),
+    );
+    lines.push("  return rc;", "}");
+  } else {
+    lines.push(`  struct ${p}_inputs in;`, `  struct ${p}_outputs out;`);
+    header.inputs.forEach((member, i) => lines.push(`  in.${member} = inputs[${i}];`));
+    header.outputs.forEach((member, i) => lines.push(`  out.${member} = outputs[${i}];`));
+    if (header.inputs.length === 0) lines.push("  (void)inputs;");
+    if (header.outputs.length === 0) lines.push("  (void)outputs;");
+    lines.push(`  return ${p}_run(${["&in", "&out", ...(hasPools ? ["&pools"] : [])].join(", ")});`, "}");
+  }
   const include = mod.codegen.header.split("/").pop()!;
   return { lines, include };
 }
@@ -217,6 +246,7 @@ export function renderModelsC(model: HostModel): string {
     " * Model Library Format metadata (model.tar); regenerate the project instead of editing. */",
     "#include <stddef.h>",
     "#include <stdint.h>",
+    "#include <string.h>",
     "",
     "#include <microtvm/model.h>",
     "",

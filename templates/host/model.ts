@@ -86,6 +86,45 @@ export async function inspectModel(path: string): Promise<HostModel> {
       `the model's C code is ARM-only and cannot be compiled for this ${host} machine: ${shown}${more}. ${OTHER_TEMPLATE}`,
     );
   }
+  for (const mod of model.modules) {
+    if (mod.executor !== "aot") continue;
+    const text = mod.codegen.sources.map((f) => model.read(f).toString("latin1")).join("\n");
+    // With system-lib, TVM's function registry declares <prefix>_run with the packed signature in
+    // the same file that defines it with the C interface or the void* unpacked one: no C compiler
+    // accepts that file (TVM's own build of it fails the same way).
+    const run = `${mod.symbolPrefix}_run`;
+    const unpackedEntry =
+      mod.entryStyle === "c-interface" ||
+      new RegExp(`int32_t\\s+${run}\\s*\\(\\s*void\\s*\\*\\s*args\\b`).test(text);
+    if (unpackedEntry && mod.functionRegistry?.names.includes(run)) {
+      throw new ServerError(
+        `model ${mod.name}: its C cannot compile: ${mod.functionRegistry.file} declares ${run} as a packed ` +
+          `function (system-lib function registry) and defines it with the ${mod.entryStyle === "c-interface" ? "C interface" : "unpacked API"} ` +
+          '(conflicting types). Export it again either without system-lib (Runtime("crt")) or with the packed API ' +
+          '(Executor("aot", {"interface-api": "packed", "unpacked-api": False}))',
+      );
+    }
+    if (mod.entryStyle !== "packed") continue;
+    const entry = packedEntrySlots(text, mod.symbolPrefix);
+    const unset = entry ? entry.slots - entry.filled : 0;
+    if (unset > 0) {
+      throw new ServerError(
+        `model ${mod.name}: its packed entry ${mod.symbolPrefix}_run leaves ${unset} workspace pool argument(s) ` +
+          "unset: the model was built with user-defined (external) USMP pools, which the packed interface " +
+          'cannot receive (TVM\'s own runtime cannot run it either). Export it with Executor("aot", ' +
+          '{"interface-api": "c", "unpacked-api": True}) to pass the pools, or without user-defined pools',
+      );
+    }
+    const io = mod.inputs.length + mod.outputs.length;
+    if (entry && entry.slots > io && !mod.systemLib) {
+      // The pool arguments' count comes from the TVMMetadata, which the runtime finds in the system library.
+      throw new ServerError(
+        `model ${mod.name}: its packed entry takes ${entry.slots} arguments (its ${entry.slots - io} workspace pool(s) ` +
+          "after the inputs and outputs), which the runtime learns from the model's TVMMetadata in its system " +
+          'library, but the model is not a system library; export it with Runtime("crt", {"system-lib": True})',
+      );
+    }
+  }
   const cSources = model.modules.flatMap((m) => [...m.codegen.sources]).filter((f) => /\.c$/.test(f));
   const otherSources = model.modules.flatMap((m) => [...m.codegen.sources]).filter((f) => !/\.c$/.test(f));
   if (otherSources.length > 0) {
@@ -111,6 +150,29 @@ export async function inspectModel(path: string): Promise<HostModel> {
       ...new Set(model.modules.flatMap((m) => (m.codegen.includeDir ? [m.codegen.includeDir] : []))),
     ],
   };
+}
+
+/**
+ * TVM's packed AOT entry copies its arguments into `TVMValue tensors[N]`, one `tensors[i] = ...`
+ * per input, output and pool; the slots of user-defined (external) pools are never filled.
+ * Returns N and how many slots are filled, or undefined when the entry is not of that form.
+ */
+export function packedEntrySlots(
+  cText: string,
+  prefix: string,
+): { slots: number; filled: number } | undefined {
+  const entry = new RegExp(
+    `int32_t\\s+${prefix}_run\\s*\\(\\s*TVMValue\\s*\\*[^)]*\\)\\s*\\{\\s*TVMValue\\s+tensors\\[(\\d+)\\];([\\s\\S]*?)\\breturn\\b`,
+  ).exec(cText);
+  if (!entry) return undefined;
+  const filled = new Set([...entry[2]!.matchAll(/tensors\[(\d+)\]\s*=/g)].map((m) => m[1])).size;
+  return { slots: Number(entry[1]), filled };
+}
+
+/** How many argument slots the packed entry leaves unset (0 when it is not of TVM's form). */
+export function packedEntryUnsetArguments(cText: string, prefix: string): number {
+  const entry = packedEntrySlots(cText, prefix);
+  return entry ? Math.max(0, entry.slots - entry.filled) : 0;
 }
 
 /** Extracts the archive safely (regular files and directories only) into `dir`, which must not exist. */
