@@ -3,7 +3,7 @@
 // builds the firmware with the system C compiler, starts it, and runs the model over the
 // device session for a few x in [0, 2π], next to sin(x) and the model's own float reference.
 import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GeneratedProject } from "../src/client/index.js";
 import { cachedProject } from "../src/cli/inference/cache.js";
@@ -73,15 +73,20 @@ async function demo(): Promise<void> {
     console.log(formatTable(["x", "device y", "float reference", "sin(x)", "|y - sin(x)|"], rows));
     console.log("");
     console.log(`max |y - sin(x)|          ${worstSin.toFixed(6)}`);
-    console.log(`max |y - float reference| ${worstReference.toExponential(2)}`);
+    console.log(
+      `max |y - float reference| ${worstReference === 0 ? "0 (bit-exact)" : worstReference.toExponential(2)}`,
+    );
     console.log(
       `device time per inference ${formatMicros(median(timing.deviceSec) * 1e6)} (timed on the device)`,
     );
     console.log(`host round trip per run   ${formatMicros(median(timing.roundTripSec) * 1e6)}`);
     console.log("");
+    const archiveArg = relative(process.cwd(), archive) || archive;
+    console.log("next:");
     console.log(
-      `next: npx microtvm run ${cached.dir} --input x=<file.json>   (or: npx microtvm run ${archive})`,
+      `  npx microtvm run ${archiveArg} --input x=FILE    (FILE: JSON such as [1.5], .npy or raw .bin)`,
     );
+    console.log(`  npx microtvm inspect ${archiveArg}`);
   } finally {
     await session?.close();
     await project.close();

@@ -26,7 +26,6 @@ export function addProjectOptionFlag(command: Command): Command {
     "-o, --project-option <key=value>",
     "a project option, converted to its declared type (repeatable; bool: true/false, int: base 10)",
     collectRepeated,
-    [],
   );
 }
 
@@ -68,8 +67,17 @@ export function cliErrorFrom(error: unknown): unknown {
   if (error instanceof CliError) return error;
   if (error instanceof ProjectOptionError)
     return new CliError(error.message, ExitCode.usage, { cause: error });
+  if (error instanceof ProjectApiServerNotFoundError) {
+    // The client's message spans two lines; the CLI promises one.
+    return new CliError(
+      `No Project API server found in project directory: ${error.projectDir} (looked for ${error.tried
+        .map((name) => name.replace(/^\(.*?\)\s*/, ""))
+        .join(", ")}); give a template directory or a project made by microtvm create-project`,
+      ExitCode.badInput,
+      { cause: error },
+    );
+  }
   if (
-    error instanceof ProjectApiServerNotFoundError ||
     error instanceof ServerLaunchError ||
     error instanceof NotATemplateProjectError ||
     error instanceof TemplateProjectError

@@ -1,8 +1,10 @@
 /*
  * The model descriptor: what the runtime needs to know about one compiled model. TVM's own runtime
- * reads this from a generated `tvmgen_<name>_get_c_metadata()`; the archives this project targets
- * do not always have it, so the template generates one `mtvm_model_t` per model from the Model
- * Library Format metadata instead (see docs/runtime.md for the exact glue C).
+ * reads this from a generated `tvmgen_<name>_get_c_metadata()`, which only packed AOT archives from
+ * TVM v0.9 on have, so the template generates one `mtvm_model_t` per model from the Model Library
+ * Format metadata instead (see docs/runtime.md for the exact glue C). When a packed model's system
+ * library does have the TVMMetadata, the AOT executor checks it against this descriptor and takes
+ * the count of workspace-pool arguments from it.
  */
 #ifndef MICROTVM_MODEL_H_
 #define MICROTVM_MODEL_H_

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { addProjectOptionFlag, addServerFlags, type ServerFlags } from "../options.js";
+import { interruptible } from "../interrupt.js";
 import { printJson } from "../output.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
@@ -11,7 +12,7 @@ import { saveOptions } from "../project/project-file.js";
 import { Progress } from "../project/progress.js";
 
 interface BuildFlags extends ServerFlags {
-  projectOption: string[];
+  projectOption?: string[];
   force?: boolean;
   json?: boolean;
 }
@@ -27,29 +28,36 @@ export function buildCommand(program: Command): void {
     .option("--json", "print one JSON document (schema microtvm.build/1)")
     .addHelpText("after", () => builtInOptionsHelp())
     .action(async (dirArg: string, flags: BuildFlags) => {
-      const progress = new Progress();
-      const started = Date.now();
       let opened: OpenedProject | undefined;
-      try {
-        opened = await openGeneratedProject(dirArg, flags.projectOption, "build", flags, progress);
-        const { dir, project, given, options } = opened;
-        if (flags.force) rmSync(join(dir, "build"), { recursive: true, force: true });
-        await progress.step(`building ${dir}`, () => project.build(options));
-        saveOptions(dir, given);
-        if (flags.json) {
-          printJson("microtvm.build/1", {
-            projectDir: dir,
-            options,
-            clean: flags.force === true,
-            durationMs: Date.now() - started,
-          });
-        } else {
-          process.stdout.write(`built ${dir}\n`);
-        }
-      } catch (error) {
-        throw projectCallError(error, "build");
-      } finally {
-        await opened?.project.close();
-      }
+      // Ctrl-C closes the server, which stops what it started (make, the compiler, the flasher).
+      await interruptible(
+        () => opened?.project.close(),
+        async (checkpoint) => {
+          const progress = new Progress();
+          const started = Date.now();
+          try {
+            opened = await openGeneratedProject(dirArg, flags.projectOption, "build", flags, progress);
+            const { dir, project, given, options } = opened;
+            checkpoint();
+            if (flags.force) rmSync(join(dir, "build"), { recursive: true, force: true });
+            await progress.step(`building ${dir}`, () => project.build(options));
+            saveOptions(dir, given);
+            if (flags.json) {
+              printJson("microtvm.build/1", {
+                projectDir: dir,
+                options,
+                clean: flags.force === true,
+                durationMs: Date.now() - started,
+              });
+            } else {
+              process.stdout.write(`built ${dir}\n`);
+            }
+          } catch (error) {
+            throw projectCallError(error, "build");
+          } finally {
+            await opened?.project.close();
+          }
+        },
+      );
     });
 }

@@ -26,6 +26,9 @@ import {
   parseProjectOptions,
   type ServerFlags,
 } from "../options.js";
+import { printJson } from "../output.js";
+import { checkModelArchive } from "../project/archive.js";
+import { serverDirArgument } from "../project/templates.js";
 
 /** How long one raw check waits for a reply or an exit before calling it a failure. */
 const RAW_WAIT_MS = 5000;
@@ -36,7 +39,8 @@ const ROUND_TRIP_SIZES = [
 
 interface Flags extends ServerFlags {
   mlf?: string;
-  projectOption: string[];
+  json?: boolean;
+  projectOption?: string[];
 }
 
 /** `microtvm conformance <template-dir>`: drives any Project API server through the protocol. */
@@ -47,27 +51,59 @@ export function conformanceCommand(program: Command): void {
       "check a Project API server against the protocol: the project lifecycle (info, generate, build, flash, " +
         "transport) and the reference's answers to malformed requests; prints PASS/FAIL per check",
     )
-    .argument("<template-dir>", "a template project directory (its server must report is_template: true)")
+    .argument(
+      "<template-dir>",
+      "a template project directory, or a built-in template's name (its server must report is_template: true)",
+    )
     .option(
       "--mlf <file>",
       "Model Library Format archive to generate with (default: the package's example model, examples/sine-model/sine.tar)",
     );
-  addServerFlags(addProjectOptionFlag(command)).action(async (templateDir: string, flags: Flags) => {
-    const runner = new Runner(resolve(templateDir), launchOptionsFrom(flags));
-    // Ctrl-C: stop the servers (they run in their own process groups) and remove the temp dirs.
-    const interrupt = () => {
-      void runner.abort().finally(() => process.exit(ExitCode.interrupted));
-    };
-    process.once("SIGINT", interrupt);
-    try {
-      await runner.runAll(flags);
-    } finally {
-      process.removeListener("SIGINT", interrupt);
-      runner.cleanUp();
-    }
-    process.stdout.write(`${runner.passed} passed, ${runner.failed} failed\n`);
-    if (runner.failed > 0) process.exitCode = ExitCode.failed;
-  });
+  addServerFlags(addProjectOptionFlag(command))
+    .option(
+      "--json",
+      "print the PASS/FAIL lines on stderr and one JSON document (schema microtvm.conformance/1) on stdout",
+    )
+    .action(async (templateDir: string, flags: Flags) => {
+      const runner = new Runner(
+        serverDirArgument(templateDir),
+        launchOptionsFrom(flags),
+        flags.json === true,
+      );
+      // Ctrl-C: stop the servers (they run in their own process groups) and remove the temp dirs.
+      const interrupt = () => {
+        void runner.abort().finally(() => {
+          process.stderr.write(
+            "microtvm: interrupted; the servers were stopped and the temporary directories removed\n",
+          );
+          process.exit(ExitCode.interrupted);
+        });
+      };
+      process.once("SIGINT", interrupt);
+      // A reader that goes away (`| head`) ends the process from the EPIPE handler: the
+      // temporary directories still go.
+      const cleanUpOnExit = () => runner.killAndCleanUp();
+      process.on("exit", cleanUpOnExit);
+      try {
+        await runner.runAll(flags);
+      } finally {
+        process.removeListener("SIGINT", interrupt);
+        process.removeListener("exit", cleanUpOnExit);
+        runner.cleanUp();
+      }
+      if (flags.json) {
+        printJson("microtvm.conformance/1", {
+          template_dir: runner.templateDir,
+          passed: runner.passed,
+          failed: runner.failed,
+          skipped: runner.results.filter((r) => r.status === "skip").length,
+          checks: runner.results,
+        });
+      } else {
+        process.stdout.write(`${runner.passed} passed, ${runner.failed} failed\n`);
+      }
+      if (runner.failed > 0) process.exitCode = ExitCode.failed;
+    });
 }
 
 /** A check failed: the message says what was expected and what came instead. */
@@ -82,19 +118,29 @@ function show(value: unknown): string {
   return text === undefined ? String(value) : text.length > 160 ? `${text.slice(0, 160)}…` : text;
 }
 
+interface CheckResult {
+  name: string;
+  status: "pass" | "fail" | "skip";
+  /** Why it failed or was skipped. */
+  message?: string;
+}
+
 class Runner {
   passed = 0;
   failed = 0;
+  readonly results: CheckResult[] = [];
   private readonly tempDirs: string[] = [];
   private readonly servers: ServerProcess[] = [];
 
   constructor(
-    private readonly templateDir: string,
+    readonly templateDir: string,
     private readonly launch: LaunchOptions,
+    /** With --json the lines go to stderr, keeping stdout for the one document. */
+    private readonly json = false,
   ) {}
 
   private report(line: string): void {
-    process.stdout.write(`${line}\n`);
+    (this.json ? process.stderr : process.stdout).write(`${line}\n`);
   }
 
   /** Runs one check; true when it passed. */
@@ -102,17 +148,20 @@ class Runner {
     try {
       await body();
       this.passed++;
+      this.results.push({ name, status: "pass" });
       this.report(`PASS ${name}`);
       return true;
     } catch (error) {
       this.failed++;
-      const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
+      const why = (error instanceof Error ? error.message.split("\n")[0] : String(error)) ?? "";
+      this.results.push({ name, status: "fail", message: why });
       this.report(`FAIL ${name}: ${why}`);
       return false;
     }
   }
 
   private skip(name: string, why: string): void {
+    this.results.push({ name, status: "skip", message: why });
     this.report(`SKIP ${name}: ${why}`);
   }
 
@@ -122,14 +171,31 @@ class Runner {
     this.cleanUp();
   }
 
+  /**
+   * For process exit, when nothing can be awaited: kill every server's process group at once
+   * (they run detached, so nothing else would), so none writes into a directory removed next.
+   */
+  killAndCleanUp(): void {
+    for (const server of this.servers) {
+      try {
+        process.kill(-server.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    this.cleanUp();
+  }
+
   cleanUp(): void {
     for (const dir of this.tempDirs) rmSync(dir, { recursive: true, force: true });
   }
 
   async runAll(flags: Flags): Promise<void> {
+    // Bad inputs end the command before the first check is printed.
     if (!existsSync(this.templateDir)) {
       throw new CliError(`template directory ${this.templateDir} does not exist`, ExitCode.badInput);
     }
+    if (flags.mlf) await checkModelArchive(resolve(flags.mlf));
     try {
       await this.lifecycle(flags);
       await this.rawChecks();
@@ -195,10 +261,6 @@ class Runner {
     const work = this.tempDir();
     const projectDir = join(work, "project");
     const mlf = flags.mlf ? resolve(flags.mlf) : await defaultConformanceMlf(work);
-    if (flags.mlf && !existsSync(mlf)) {
-      await template.close();
-      throw new CliError(`model archive ${mlf} does not exist`, ExitCode.badInput);
-    }
     let generated = false;
     if (isTemplate) {
       generated = await this.check("generate_project creates the project directory", async () => {

@@ -1,12 +1,24 @@
 // `microtvm create-project <project-dir> <mlf> --template host|<dir>`: generate a project from a
 // Model Library Format archive with a template's Project API server.
 import type { Command } from "commander";
-import { existsSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
-import { relative, resolve, sep } from "node:path";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { dirname, relative, resolve, sep } from "node:path";
 import { TemplateProject, type ProjectOptions } from "../../client/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { addProjectOptionFlag, addServerFlags, parseProjectOptions, type ServerFlags } from "../options.js";
+import { fileErrorToCliError, makeDirectories, removeEmptyDirectories } from "../file-errors.js";
+import { interruptible } from "../interrupt.js";
 import { printJson } from "../output.js";
+import { checkModelArchive } from "../project/archive.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
 import { serverLaunchOptions } from "../project/generated.js";
@@ -16,7 +28,7 @@ import { hasServer, resolveTemplate } from "../project/templates.js";
 
 interface CreateFlags extends ServerFlags {
   template: string;
-  projectOption: string[];
+  projectOption?: string[];
   force?: boolean;
   json?: boolean;
 }
@@ -40,6 +52,28 @@ export function createProjectCommand(program: Command): void {
     .action(async (projectDirArg: string, mlfArg: string, flags: CreateFlags) => {
       await createProject(projectDirArg, mlfArg, flags);
     });
+}
+
+/** Makes `target`'s missing parents and checks `target` itself can be made; returns the parents made. */
+function prepareNewDirectory(target: string): string[] {
+  let made: string[] = [];
+  try {
+    made = makeDirectories(dirname(target));
+    mkdirSync(target);
+    rmdirSync(target);
+    return made;
+  } catch (error) {
+    removeEmptyDirectories(made);
+    const reason = fileErrorToCliError(error)?.message ?? (error as Error).message;
+    throw new CliError(`cannot create the project directory ${target}: ${reason}`, ExitCode.badInput, {
+      cause: error,
+    });
+  }
+}
+
+/** `text` as one shell word, so the suggested next command can be pasted as it is. */
+function shellQuote(text: string): string {
+  return /^[\w./=:@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
 }
 
 function isInside(path: string, dir: string): boolean {
@@ -88,8 +122,7 @@ async function createProject(projectDirArg: string, mlfArg: string, flags: Creat
   // Everything is checked before anything is deleted or created.
   const template = resolveTemplate(flags.template);
   const mlf = resolve(mlfArg);
-  if (!existsSync(mlf)) throw new CliError(`model archive ${mlf} does not exist`, ExitCode.badInput);
-  if (!statSync(mlf).isFile()) throw new CliError(`model archive ${mlf} is not a file`, ExitCode.badInput);
+  await checkModelArchive(mlf);
   const target = resolve(projectDirArg);
   const exists = existsSync(target);
   if (exists && !flags.force) {
@@ -99,42 +132,68 @@ async function createProject(projectDirArg: string, mlfArg: string, flags: Creat
     );
   }
   if (exists) checkReplaceable(target, { mlf, templateDir: template.dir });
+  // A new project's place is tried before the server starts: its parents are made, and the
+  // directory itself is made and removed again, so a place that cannot take it fails here.
+  const madeParents = exists ? [] : prepareNewDirectory(target);
 
   const progress = new Progress();
   let given: ProjectOptions = {};
   let templateProject: TemplateProject | undefined;
+  // With --force the old project is moved aside, and comes back if generating the new one fails.
+  let aside: string | undefined;
+  let started = false;
+  let info: { platformName: string; modelLibraryFormatPath: string | null } = {
+    platformName: "",
+    modelLibraryFormatPath: "",
+  };
   try {
-    templateProject = await TemplateProject.open(
-      template.dir,
-      serverLaunchOptions(flags, progress, () => given.verbose === true),
+    await interruptible(
+      () => templateProject?.close(),
+      async (checkpoint) => {
+        templateProject = await TemplateProject.open(
+          template.dir,
+          serverLaunchOptions(flags, progress, () => given.verbose === true),
+        );
+        given = parseProjectOptions(flags.projectOption, templateProject.info().projectOptions);
+        checkpoint();
+        if (exists) {
+          aside = `${target}.replaced-${process.pid}`;
+          renameSync(target, aside);
+        }
+        started = true;
+        const tp = templateProject;
+        const generated = await progress.step(`generating ${target} from ${mlf}`, () =>
+          tp.generateProject(mlf, target, given),
+        );
+        info = generated.info();
+        await generated.close();
+        saveOptions(target, given, template.name);
+      },
     );
-    given = parseProjectOptions(flags.projectOption, templateProject.info().projectOptions);
-    if (exists) rmSync(target, { recursive: true, force: true });
-    const tp = templateProject;
-    const generated = await progress.step(`generating ${target} from ${mlf}`, () =>
-      tp.generateProject(mlf, target, given),
-    );
-    const info = generated.info();
-    await generated.close();
-    saveOptions(target, given, template.name);
-    if (flags.json) {
-      printJson("microtvm.create-project/1", {
-        projectDir: target,
-        template: { name: template.name, path: template.dir, builtIn: template.builtIn },
-        modelLibraryFormatPath: info.modelLibraryFormatPath,
-        platformName: info.platformName,
-        options: given,
-        replaced: exists,
-      });
-    } else {
-      process.stdout.write(
-        `created ${target} (template ${template.name}, platform ${info.platformName})\n` +
-          `next: microtvm build ${projectDirArg}\n`,
-      );
-    }
   } catch (error) {
+    await templateProject?.close();
+    // Nothing half-made is left behind: the new directory goes, the old one comes back.
+    if (started) rmSync(target, { recursive: true, force: true });
+    if (aside) renameSync(aside, target);
+    removeEmptyDirectories(madeParents);
     throw projectCallError(error, "create-project");
   } finally {
     await templateProject?.close();
+  }
+  if (aside) rmSync(aside, { recursive: true, force: true });
+  if (flags.json) {
+    printJson("microtvm.create-project/1", {
+      projectDir: target,
+      template: { name: template.name, path: template.dir, builtIn: template.builtIn },
+      modelLibraryFormatPath: info.modelLibraryFormatPath,
+      platformName: info.platformName,
+      options: given,
+      replaced: exists,
+    });
+  } else {
+    process.stdout.write(
+      `created ${target} (template ${template.name}, platform ${info.platformName})\n` +
+        `next: microtvm build ${shellQuote(projectDirArg)}\n`,
+    );
   }
 }

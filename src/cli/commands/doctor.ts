@@ -23,7 +23,7 @@ export function doctorCommand(program: Command): void {
   program
     .command("doctor")
     .description("check the tools the templates need (C compiler, make, node, cross compiler, emulator)")
-    .option("--template <name>", "check only what this template needs (repeatable)", collect, [])
+    .option("--template <name>", "check only what this template needs (repeatable)", collect)
     .option("--json", "print one JSON document (schema microtvm.doctor/1)")
     .addHelpText(
       "after",
@@ -35,8 +35,8 @@ export function doctorCommand(program: Command): void {
     });
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function doctor(options: DoctorOptions): number {

@@ -1,6 +1,7 @@
 // `microtvm flash <project-dir>`: put a built project onto its device through its server.
 import type { Command } from "commander";
 import { addProjectOptionFlag, addServerFlags, type ServerFlags } from "../options.js";
+import { interruptible } from "../interrupt.js";
 import { printJson } from "../output.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
@@ -9,7 +10,7 @@ import { saveOptions } from "../project/project-file.js";
 import { Progress } from "../project/progress.js";
 
 interface FlashFlags extends ServerFlags {
-  projectOption: string[];
+  projectOption?: string[];
   json?: boolean;
 }
 
@@ -23,24 +24,31 @@ export function flashCommand(program: Command): void {
     .option("--json", "print one JSON document (schema microtvm.flash/1)")
     .addHelpText("after", () => builtInOptionsHelp())
     .action(async (dirArg: string, flags: FlashFlags) => {
-      const progress = new Progress();
       let opened: OpenedProject | undefined;
-      try {
-        // The server says what flashing did (the host template: that there is nothing to do).
-        opened = await openGeneratedProject(dirArg, flags.projectOption, "flash", flags, progress, true);
-        const { dir, project, given, options } = opened;
-        await progress.step(`flashing ${dir}`, () => project.flash(options));
-        saveOptions(dir, given);
-        const platform = project.info().platformName;
-        if (flags.json) {
-          printJson("microtvm.flash/1", { projectDir: dir, platformName: platform, options });
-        } else {
-          process.stdout.write(`flashed ${dir} (platform ${platform})\n`);
-        }
-      } catch (error) {
-        throw projectCallError(error, "flash");
-      } finally {
-        await opened?.project.close();
-      }
+      // Ctrl-C closes the server, which stops what it started (make, the compiler, the flasher).
+      await interruptible(
+        () => opened?.project.close(),
+        async (checkpoint) => {
+          const progress = new Progress();
+          try {
+            // The server says what flashing did (the host template: that there is nothing to do).
+            opened = await openGeneratedProject(dirArg, flags.projectOption, "flash", flags, progress, true);
+            const { dir, project, given, options } = opened;
+            checkpoint();
+            await progress.step(`flashing ${dir}`, () => project.flash(options));
+            saveOptions(dir, given);
+            const platform = project.info().platformName;
+            if (flags.json) {
+              printJson("microtvm.flash/1", { projectDir: dir, platformName: platform, options });
+            } else {
+              process.stdout.write(`flashed ${dir} (platform ${platform})\n`);
+            }
+          } catch (error) {
+            throw projectCallError(error, "flash");
+          } finally {
+            await opened?.project.close();
+          }
+        },
+      );
     });
 }

@@ -3,6 +3,7 @@ import { ProjectApiClient } from "../../client/index.js";
 import type { WireProjectOption } from "../../protocol/index.js";
 import { addServerFlags, cliErrorFrom, launchOptionsFrom, type ServerFlags } from "../options.js";
 import { cell, formatTable, printJson } from "../output.js";
+import { serverDirArgument } from "../project/templates.js";
 
 /** `microtvm info <dir>`: what a project's server says about itself. */
 export function infoCommand(program: Command): void {
@@ -11,7 +12,7 @@ export function infoCommand(program: Command): void {
     .description(
       "launch the Project API server of a template or generated project and show its info and options",
     )
-    .argument("<dir>", "the project or template directory")
+    .argument("<dir>", "the project or template directory, or a built-in template's name (host, ...)")
     .option(
       "--json",
       'print one JSON document: {"schema": "microtvm.info/1", ...the server_info_query reply}',
@@ -19,7 +20,7 @@ export function infoCommand(program: Command): void {
   addServerFlags(command).action(async (dir: string, flags: ServerFlags & { json?: boolean }) => {
     let client: ProjectApiClient | undefined;
     try {
-      client = await ProjectApiClient.launch(dir, launchOptionsFrom(flags));
+      client = await ProjectApiClient.launch(serverDirArgument(dir), launchOptionsFrom(flags));
       const info = await client.serverInfoQueryWire();
       if (flags.json) {
         printJson("microtvm.info/1", info as unknown as Record<string, unknown>);

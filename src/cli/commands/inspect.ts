@@ -51,9 +51,14 @@ export function inspectCommand(program: Command): void {
         doc = inspectDocument(await openMlf(archive));
       } catch (error) {
         if (error instanceof MlfError)
-          throw new CliError(`${archive}: ${error.message} [${error.code}]`, ExitCode.badInput, {
-            cause: error,
-          });
+          // The reader's message usually names the path already.
+          throw new CliError(
+            `${error.message.includes(archive) ? "" : `${archive}: `}${error.message} [${error.code}]`,
+            ExitCode.badInput,
+            {
+              cause: error,
+            },
+          );
         throw error;
       }
       if (opts.json) {

@@ -12,6 +12,7 @@ import { printJson } from "../output.js";
 import { monitorDevice, type MonitorSummary } from "../inference/monitor.js";
 import { openRunProject } from "../inference/project.js";
 import { ProjectByteTransport, sessionTimeoutsFrom } from "../inference/transport.js";
+import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
 import { Progress } from "../project/progress.js";
 
@@ -19,7 +20,7 @@ interface MonitorFlags extends ServerFlags {
   raw?: boolean;
   duration?: number;
   json?: boolean;
-  projectOption: string[];
+  projectOption?: string[];
 }
 
 function duration(text: string): number {
@@ -45,6 +46,10 @@ export function monitorCommand(program: Command): void {
   addProjectOptionFlag(command);
   addServerFlags(command)
     .option("--json", "print lines on stderr and one JSON summary (schema microtvm.monitor/1) on stdout")
+    .addHelpText(
+      "after",
+      () => "\nCtrl-C or --duration ends the monitor normally (exit 0).\n" + builtInOptionsHelp(),
+    )
     .action(async (dirArg: string, flags: MonitorFlags) => {
       await monitor(dirArg, flags);
     });
@@ -52,11 +57,14 @@ export function monitorCommand(program: Command): void {
 
 async function monitor(dirArg: string, flags: MonitorFlags): Promise<void> {
   const dir = resolve(dirArg);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+  if (!existsSync(dir)) {
     throw new CliError(
       `project directory ${dir} does not exist; create it with microtvm create-project`,
       ExitCode.badInput,
     );
+  }
+  if (!statSync(dir).isDirectory()) {
+    throw new CliError(`${dir} is a file; give a generated project directory`, ExitCode.badInput);
   }
   const progress = new Progress();
   let project: GeneratedProject | undefined;
@@ -68,7 +76,7 @@ async function monitor(dirArg: string, flags: MonitorFlags): Promise<void> {
   let summary: MonitorSummary;
   const started = Date.now();
   try {
-    const opened = await openRunProject(dir, flags.projectOption, flags, progress);
+    const opened = await openRunProject(dir, flags.projectOption ?? [], flags, progress);
     project = opened.project;
     const transport = project.transport(opened.options);
     const timeouts = await progress.step("opening the transport", () => transport.open());

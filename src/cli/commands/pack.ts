@@ -1,8 +1,11 @@
 import type { Command } from "commander";
 import { readFile } from "node:fs/promises";
-import { basename } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { MlfError, parseParams, writeMlf, type WriteTensor } from "../../mlf/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
+import { fileErrorToCliError } from "../file-errors.js";
+import { printJson } from "../output.js";
 
 interface TensorFile {
   inputs?: WriteTensor[];
@@ -21,12 +24,31 @@ function checkTensors(list: unknown, what: string, file: string): WriteTensor[] 
 }
 
 async function readInput(path: string, what: string): Promise<Buffer> {
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new CliError(`the ${what} ${path} is a directory; give a file`, ExitCode.badInput);
   try {
     return await readFile(path);
   } catch (error) {
-    throw new CliError(`cannot read ${what} ${path}: ${(error as Error).message}`, ExitCode.badInput, {
-      cause: error,
-    });
+    const plain = fileErrorToCliError(error)?.message ?? `${path}: ${(error as Error).message}`;
+    throw new CliError(`cannot read ${what}: ${plain}`, ExitCode.badInput, { cause: error });
+  }
+}
+
+/** The archive is written last, so a path that cannot take it is reported before any work. */
+function checkOutputPath(output: string): void {
+  const path = resolve(output);
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new CliError(
+      `--output ${output} is a directory; give the archive's file name, for example ${join(output, "model.tar")}`,
+      ExitCode.badInput,
+    );
+  }
+  const parent = dirname(path);
+  if (!existsSync(parent) || !statSync(parent).isDirectory()) {
+    throw new CliError(
+      `--output ${output}: the directory ${parent} does not exist; create it first`,
+      ExitCode.badInput,
+    );
   }
 }
 
@@ -49,6 +71,7 @@ export function packCommand(program: Command): void {
     .option("--module <name>", "module name", "default")
     .option("--target <target...>", "target strings", ["c -keys=cpu"])
     .option("--workspace <bytes>", "workspace bytes (overrides workspace_bytes in --tensors)")
+    .option("--json", "print one JSON document (schema microtvm.pack/1)")
     .action(
       async (opts: {
         output: string;
@@ -60,7 +83,9 @@ export function packCommand(program: Command): void {
         module: string;
         target: string[];
         workspace?: string;
+        json?: boolean;
       }) => {
+        checkOutputPath(opts.output);
         let desc: TensorFile;
         try {
           desc = JSON.parse(
@@ -73,10 +98,15 @@ export function packCommand(program: Command): void {
             ExitCode.badInput,
           );
         }
-        const workspace = opts.workspace !== undefined ? Number(opts.workspace) : (desc.workspace_bytes ?? 0);
+        const workspace =
+          opts.workspace !== undefined
+            ? /^\d+$/.test(opts.workspace)
+              ? Number(opts.workspace)
+              : Number.NaN
+            : (desc.workspace_bytes ?? 0);
         if (!Number.isInteger(workspace) || workspace < 0)
           throw new CliError(
-            `workspace must be a non-negative integer, got ${opts.workspace ?? desc.workspace_bytes}`,
+            `${opts.workspace !== undefined ? "--workspace" : `workspace_bytes in ${opts.tensors}`} must be a non-negative integer, got ${JSON.stringify(opts.workspace ?? desc.workspace_bytes)}`,
             ExitCode.usage,
           );
         const sources = await Promise.all(
@@ -98,9 +128,18 @@ export function packCommand(program: Command): void {
             targets: opts.target,
             output: opts.output,
           });
-          process.stdout.write(
-            `wrote ${opts.output} (${tar.length} bytes, Model Library Format version 7)\n`,
-          );
+          if (opts.json) {
+            printJson("microtvm.pack/1", {
+              path: resolve(opts.output),
+              bytes: tar.length,
+              format_version: 7,
+              module: opts.module,
+            });
+          } else {
+            process.stdout.write(
+              `wrote ${opts.output} (${tar.length} bytes, Model Library Format version 7)\n`,
+            );
+          }
         } catch (error) {
           if (error instanceof MlfError)
             throw new CliError(`${error.message} [${error.code}]`, ExitCode.badInput, { cause: error });

@@ -2,12 +2,13 @@
 // device, send the inputs, run the model (AOT or graph executor, from the MLF), print the
 // outputs and the device and round-trip times. Everything started is stopped on every path.
 import type { Command } from "commander";
-import { mkdirSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { GeneratedProject } from "../../client/index.js";
 import { RpcError, writeTensorFile, type FillMode } from "../../rpc/index.js";
 import { SessionError } from "../../session/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
+import { fileErrorToCliError, makeDirectories, removeEmptyDirectories } from "../file-errors.js";
 import { addProjectOptionFlag, addServerFlags, collectRepeated, type ServerFlags } from "../options.js";
 import { formatTable, printJson } from "../output.js";
 import { FILL_MODES, resolveInputs, type ResolvedInput } from "../inference/inputs.js";
@@ -22,19 +23,20 @@ import {
   summariseValues,
   topN,
 } from "../inference/summary.js";
+import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
 import { Progress } from "../project/progress.js";
 import { monitorCommand } from "./monitor.js";
 
 interface RunFlags extends ServerFlags {
-  input: string[];
+  input?: string[];
   fillMode: FillMode;
   outputDir?: string;
   printTop: number;
   repeat: number;
   number: number;
   json?: boolean;
-  projectOption: string[];
+  projectOption?: string[];
   template?: string;
   model?: string;
   build: boolean;
@@ -89,7 +91,6 @@ export function runCommand(program: Command): void {
       "-i, --input <name=file>",
       "an input from a file: NAME is the input's name or index; .bin (raw), .npy or .json (repeatable)",
       collectRepeated,
-      [],
     )
     .option(
       "--fill-mode <mode>",
@@ -117,8 +118,11 @@ export function runCommand(program: Command): void {
     .option("--json", "print one JSON document (schema microtvm.run/1)")
     .addHelpText(
       "after",
-      "\nWith a model archive the project is generated once into a cache directory\n" +
-        "($MICROTVM_CACHE_DIR, else $XDG_CACHE_HOME/microtvm, else ~/.cache/microtvm) and reused.",
+      () =>
+        "\nWith a model archive the project is generated once into a cache directory\n" +
+        "($MICROTVM_CACHE_DIR, else $XDG_CACHE_HOME/microtvm, else ~/.cache/microtvm) and reused;\n" +
+        "its -o options choose the cached project. With a project directory they apply to this run.\n" +
+        builtInOptionsHelp(),
     )
     .action(async (targetArg: string, flags: RunFlags) => {
       await runModel(targetArg, flags);
@@ -168,19 +172,26 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
   process.on("SIGINT", onSigint);
   let report: RunReport;
   try {
+    // A Ctrl-C while a server was still starting (nothing to close yet) is acted on here.
+    const stopIfInterrupted = () => {
+      if (interrupted) throw new CliError("interrupted", ExitCode.interrupted);
+    };
     const target = await resolveTarget(targetArg, flags, progress);
+    stopIfInterrupted();
     // In archive mode the -o options went into the cached project; they are saved there.
-    const assignments = target.archive ? [] : flags.projectOption;
+    const assignments = target.archive ? [] : (flags.projectOption ?? []);
     const opened = await openRunProject(target.dir, assignments, flags, progress, (line) => {
       serverLog.push(line);
       if (serverLog.length > 20) serverLog.shift();
     });
     project = opened.project;
     const { options } = opened;
+    stopIfInterrupted();
     // Everything the user gave is checked before the device is touched.
     const model = await loadProjectModel(project, flags.model);
-    const inputs = await resolveInputs(flags.input, model.inputs, flags.fillMode);
+    const inputs = await resolveInputs(flags.input ?? [], model.inputs, flags.fillMode);
     const outputDir = flags.outputDir === undefined ? undefined : resolve(flags.outputDir);
+    if (outputDir !== undefined) checkOutputDir(outputDir);
 
     const p = project;
     if (flags.build) await progress.step(`building ${target.dir}`, () => p.build(options));
@@ -227,18 +238,42 @@ function fileBase(name: string, index: number, used: Set<string>): string {
   return base;
 }
 
+/**
+ * `--output-dir` is checked before the device is touched: it may not be a file, and when missing
+ * it is made and removed again, so a place that cannot take it fails now rather than after the run.
+ */
+function checkOutputDir(dir: string): void {
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) {
+      throw new CliError(
+        `--output-dir ${dir} is a file; give a directory (it is created when missing)`,
+        ExitCode.badInput,
+      );
+    }
+    return;
+  }
+  try {
+    removeEmptyDirectories(makeDirectories(dir));
+  } catch (error) {
+    const plain = fileErrorToCliError(error)?.message ?? (error as Error).message;
+    throw new CliError(`cannot create the output directory ${dir}: ${plain}`, ExitCode.badInput, {
+      cause: error,
+    });
+  }
+}
+
 async function writeOutputs(
   dir: string,
   model: InferenceModel,
   outcome: InferenceOutcome,
 ): Promise<string[]> {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectories(dir);
   } catch (error) {
-    throw new CliError(
-      `cannot create the output directory ${dir}: ${(error as Error).message}`,
-      ExitCode.badInput,
-    );
+    const plain = fileErrorToCliError(error)?.message ?? (error as Error).message;
+    throw new CliError(`cannot create the output directory ${dir}: ${plain}`, ExitCode.badInput, {
+      cause: error,
+    });
   }
   const used = new Set<string>();
   const written: string[] = [];

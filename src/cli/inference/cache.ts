@@ -1,11 +1,12 @@
 // `microtvm run <model.tar> --template NAME`: the project is generated once into a cache
 // directory keyed by the archive's content, the template and the options, and reused after.
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { createReadStream, existsSync, renameSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { TemplateProject, type LaunchOptions, type ProjectOptions } from "../../client/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
+import { fileErrorToCliError, makeDirectories } from "../file-errors.js";
 import { parseProjectOptions } from "../options.js";
 import type { Progress } from "../project/progress.js";
 import { saveOptions } from "../project/project-file.js";
@@ -66,10 +67,10 @@ export async function cachedProject(
     const dir = join(projects, `${template.name.replace(/[^\w.-]/g, "_")}-${key}`);
     if (existsSync(dir)) return { dir, created: false, archiveSha256 };
     try {
-      mkdirSync(projects, { recursive: true });
+      makeDirectories(projects);
     } catch (error) {
       throw new CliError(
-        `cannot create the project cache ${projects}: ${(error as Error).message}; set MICROTVM_CACHE_DIR to a writable directory`,
+        `cannot create the project cache ${projects}: ${fileErrorToCliError(error)?.message ?? (error as Error).message}; set MICROTVM_CACHE_DIR to a writable directory`,
         ExitCode.badInput,
         { cause: error },
       );

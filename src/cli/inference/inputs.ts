@@ -89,7 +89,8 @@ export async function resolveInputs(
     } catch (error) {
       if (error instanceof TensorIoError) {
         throw new CliError(
-          `input ${JSON.stringify(info.name)} (${info.dtype} [${info.shape.join(", ")}], ${info.bytes} bytes): ${error.message}`,
+          // JSON.parse quotes the file's text into its message, line breaks included: keep one line.
+          `input ${JSON.stringify(info.name)} (${info.dtype} [${info.shape.join(", ")}], ${info.bytes} bytes): ${error.message.replace(/\s*\n\s*/g, " ")}`,
           ExitCode.badInput,
           { cause: error },
         );

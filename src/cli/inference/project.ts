@@ -8,6 +8,7 @@ import { parseProjectOptions, type ServerFlags } from "../options.js";
 import { serverLaunchOptions } from "../project/generated.js";
 import type { Progress } from "../project/progress.js";
 import { savedOptions } from "../project/project-file.js";
+import { checkModelArchive } from "../project/archive.js";
 import { resolveTemplate } from "../project/templates.js";
 import { cachedProject } from "./cache.js";
 
@@ -40,6 +41,7 @@ export async function resolveTarget(
     return { dir: path };
   }
   const template = resolveTemplate(flags.template ?? "host");
+  await checkModelArchive(path);
   const cached = await cachedProject(
     path,
     template,
@@ -85,7 +87,8 @@ export async function openRunProject(
   });
   try {
     const declared = project.info().projectOptions;
-    options = { ...savedOptions(dir, declared), ...parseProjectOptions(assignments, declared) };
+    const given = parseProjectOptions(assignments, declared);
+    options = { ...savedOptions(dir, declared, given), ...given };
     return { project, options };
   } catch (error) {
     await project.close();

@@ -3,17 +3,28 @@ import { JsonRpcError, ServerError } from "../../protocol/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { cliErrorFrom } from "../options.js";
 
-/** The traceback's last non-empty line: for an unexpected exception, the error itself. */
-function lastTracebackLine(data: unknown): string | undefined {
+/**
+ * The line of a traceback that names the error: the last line of a Python traceback, the first
+ * line of a JavaScript stack (the lines after it are `at ...` frames, which mean nothing to a user).
+ */
+function tracebackErrorLine(data: unknown): string | undefined {
   if (typeof data !== "object" || data === null) return undefined;
   const traceback = (data as { traceback?: unknown }).traceback;
   if (typeof traceback !== "string") return undefined;
-  return traceback
-    .trim()
+  const lines = traceback
     .split("\n")
     .map((l) => l.trim())
-    .filter(Boolean)
-    .pop();
+    .filter(Boolean);
+  const isJsFrame = (line: string) => /^at\s/.test(line);
+  if (lines.some(isJsFrame)) return lines.find((l) => !isJsFrame(l));
+  return lines.pop();
+}
+
+/** True when `detail` ("Name: message" or "message") says nothing `text` does not say already. */
+function repeats(text: string, detail: string): boolean {
+  const message = detail.replace(/^[\w.]*(Error|Exception)\w*:\s*/, "");
+  const firstLine = text.split("\n")[0] ?? text;
+  return text.includes(message) || message.includes(firstLine);
 }
 
 /**
@@ -24,8 +35,8 @@ function lastTracebackLine(data: unknown): string | undefined {
 export function projectCallError(error: unknown, what: string): unknown {
   if (error instanceof JsonRpcError) {
     let text = error.wireMessage;
-    const detail = lastTracebackLine(error.data);
-    if (detail && !text.includes(detail)) text += ` (${detail})`;
+    const detail = tracebackErrorLine(error.data);
+    if (detail && !repeats(text, detail)) text += ` (${detail})`;
     const prefix =
       error instanceof ServerError
         ? `${what} failed on the Project API server`

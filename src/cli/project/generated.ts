@@ -58,7 +58,8 @@ export async function openGeneratedProject(
       `project directory ${dir} does not exist; create it with microtvm create-project`,
       ExitCode.badInput,
     );
-  if (!statSync(dir).isDirectory()) throw new CliError(`${dir} is not a directory`, ExitCode.badInput);
+  if (!statSync(dir).isDirectory())
+    throw new CliError(`${dir} is a file; give a generated project directory`, ExitCode.badInput);
   let options: ProjectOptions = {};
   const project = await GeneratedProject.open(
     dir,
@@ -67,7 +68,7 @@ export async function openGeneratedProject(
   try {
     const declared = project.info().projectOptions;
     const given = parseProjectOptions(assignments, declared, method);
-    options = { ...savedOptions(dir, declared), ...given };
+    options = { ...savedOptions(dir, declared, given), ...given };
     return { dir, project, given, options };
   } catch (error) {
     await project.close();

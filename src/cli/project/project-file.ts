@@ -34,17 +34,48 @@ export function hasProjectFile(dir: string): boolean {
   return existsSync(join(dir, PROJECT_FILE_NAME));
 }
 
+/** Why `value` does not fit `option`'s declared type or choices, or undefined when it does. */
+function misfit(option: ProjectOption, value: unknown): string | undefined {
+  const fits =
+    option.type === "bool"
+      ? typeof value === "boolean"
+      : option.type === "int"
+        ? Number.isInteger(value)
+        : option.type === "str"
+          ? typeof value === "string"
+          : true;
+  if (!fits) return `it is ${JSON.stringify(value)}, not a ${option.type}`;
+  const choices: unknown[] = Array.isArray(option.choices) ? option.choices : [];
+  if (choices.length > 0 && !choices.some((c) => c === value || String(c) === String(value)))
+    return `it is ${JSON.stringify(value)}, not one of ${choices.map(String).join(", ")}`;
+  return undefined;
+}
+
 /**
  * The options saved in the project, restricted to names the server declares now; null values
- * (never set) are left out so the server's defaults apply.
+ * (never set) are left out so the server's defaults apply. A saved value that does not fit its
+ * option is an error naming the file (exit 3), unless `given` (this command's -o) replaces it.
  */
-export function savedOptions(dir: string, declared: readonly ProjectOption[]): Record<string, unknown> {
+export function savedOptions(
+  dir: string,
+  declared: readonly ProjectOption[],
+  given: Record<string, unknown> = {},
+): Record<string, unknown> {
   const saved = readFile(dir)?.options;
   if (typeof saved !== "object" || saved === null) return {};
-  const names = new Set(declared.map((o) => o.name));
-  return Object.fromEntries(
-    Object.entries(saved).filter(([name, value]) => names.has(name) && value !== null),
-  );
+  const byName = new Map(declared.map((o) => [o.name, o]));
+  const kept = Object.entries(saved).filter(([name, value]) => byName.has(name) && value !== null);
+  for (const [name, value] of kept) {
+    const why = name in given ? undefined : misfit(byName.get(name)!, value);
+    if (why) {
+      throw new CliError(
+        `${join(dir, PROJECT_FILE_NAME)}: the saved option ${name} does not fit (${why}); ` +
+          `give -o ${name}=VALUE to replace it, or fix the file`,
+        ExitCode.badInput,
+      );
+    }
+  }
+  return Object.fromEntries(kept);
 }
 
 /** Merges `options` into the project's saved options (creating the file if needed). */

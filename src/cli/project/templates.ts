@@ -77,3 +77,29 @@ export function resolveTemplate(spec: string): TemplateRef {
   const builtIn = builtIns.find((t) => t.dir === dir);
   return builtIn ?? { name: dir.split("/").pop() || dir, dir, builtIn: false };
 }
+
+/**
+ * The directory a command that launches a server (`info`, `conformance`) was given: a path, or a
+ * built-in template's name when no file or directory of that name exists here. It is checked to
+ * be a directory; whether it holds a server is left to the launch (its error names what it tried).
+ */
+export function serverDirArgument(arg: string): string {
+  const path = resolve(arg);
+  if (!existsSync(path)) {
+    const looksLikePath = arg.includes("/") || arg.startsWith(".") || isAbsolute(arg);
+    const builtIn = looksLikePath ? undefined : listBuiltInTemplates().find((t) => t.name === arg);
+    if (builtIn) return builtIn.dir;
+    throw new CliError(
+      `No Project API server found in project directory: ${path} (it does not exist); give a template ` +
+        "or project directory, or a built-in template's name " +
+        `(${listBuiltInTemplates()
+          .map((t) => t.name)
+          .join(", ")})`,
+      ExitCode.badInput,
+    );
+  }
+  if (!isDirectory(path)) {
+    throw new CliError(`${path} is a file; give a template or project directory`, ExitCode.badInput);
+  }
+  return path;
+}

@@ -1,0 +1,115 @@
+// Ctrl-C while a project builds: the command ends with 130 and a line saying so, and the server
+// and everything it started (make, the compiler) are gone.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { repoRoot } from "../helpers/paths.js";
+import { requireCommand } from "../helpers/tools.js";
+
+const bin = join(repoRoot, "bin", "microtvm.js");
+const sine = join(repoRoot, "examples", "sine-model", "sine.tar");
+// A compile that waits first, so there is a build to interrupt. The odd number finds it in ps.
+const SLEEP = "sleep 37.25";
+
+let work: string;
+
+before(() => {
+  work = mkdtempSync(join(tmpdir(), "microtvm-cli-interrupt-"));
+});
+
+after(() => rmSync(work, { recursive: true, force: true }));
+
+function processesMatching(text: string): string[] {
+  const ps = spawnSync("ps", ["-eo", "pid,stat,args"], { encoding: "utf8" });
+  return ps.stdout
+    .split("\n")
+    .filter((line) => line.includes(text) && !/\sZ/.test(line) && !line.includes("ps -eo"));
+}
+
+async function waitUntil(condition: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (condition()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return condition();
+}
+
+test("SIGINT during build: exit 130, one line, no server or compiler left running", async (t) => {
+  if (!requireCommand(t, "make", "make (Debian: apt-get install make)")) return;
+  if (!requireCommand(t, "cc", "a C compiler (Debian: apt-get install gcc libc6-dev)")) return;
+  const project = join(work, "proj");
+  const created = spawnSync(
+    process.execPath,
+    [bin, "create-project", project, sine, "-o", `cc=${SLEEP} && cc`],
+    { encoding: "utf8", timeout: 60_000 },
+  );
+  assert.equal(created.status, 0, created.stderr);
+
+  const child = spawn(process.execPath, [bin, "build", project], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal })),
+  );
+  const compiling = await waitUntil(() => processesMatching(SLEEP).length > 0, 30_000);
+  child.kill("SIGINT");
+  const { code, signal } = await closed;
+  assert.ok(compiling, `the build started its compile (stderr: ${stderr})`);
+  assert.equal(signal, null, `the CLI ends itself rather than dying of the signal (stderr: ${stderr})`);
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /^microtvm: interrupted; the project's server and what it started were stopped$/m);
+  const gone = await waitUntil(() => processesMatching(SLEEP).length === 0, 5_000);
+  assert.ok(gone, `still running:\n${processesMatching(SLEEP).join("\n")}`);
+  assert.deepEqual(processesMatching(join(project, "microtvm_api_server.js")), []);
+});
+
+/**
+ * Runs `microtvm <args>` with every server launch slowed by `delaySec` (MICROTVM_NODE, which the
+ * templates' launch scripts honour, names a wrapper that sleeps first) and sends SIGINT after
+ * `afterMs`, while the server is still starting.
+ */
+async function interruptWhileStarting(args: string[], delaySec: number, afterMs: number) {
+  const wrapper = join(work, "slow-node");
+  writeFileSync(wrapper, `#!/bin/sh\nsleep ${delaySec}\nexec "${process.execPath}" "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  const child = spawn(process.execPath, [bin, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, MICROTVM_NODE: wrapper, MICROTVM_CACHE_DIR: join(work, "cache") },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+  const timer = setTimeout(() => child.kill("SIGINT"), afterMs);
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+test("SIGINT while the server is still starting: build and run stop instead of carrying on", async (t) => {
+  if (!requireCommand(t, "make", "make (Debian: apt-get install make)")) return;
+  if (!requireCommand(t, "cc", "a C compiler (Debian: apt-get install gcc libc6-dev)")) return;
+  const project = join(work, "starting");
+  const created = spawnSync(process.execPath, [bin, "create-project", project, sine], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.equal(created.status, 0, created.stderr);
+
+  const build = await interruptWhileStarting(["build", project], 1.5, 500);
+  assert.equal(build.code, 130, build.stderr);
+  assert.doesNotMatch(build.stderr, /building .*: done/, "the build did not go ahead");
+  assert.equal(build.stdout, "");
+
+  const run = await interruptWhileStarting(["run", project], 1.5, 500);
+  assert.equal(run.code, 130, run.stderr);
+  assert.doesNotMatch(run.stderr, /building /, "the run did not go ahead");
+  assert.equal(run.stdout, "");
+  assert.deepEqual(processesMatching(join(project, "microtvm_api_server.js")), []);
+});
