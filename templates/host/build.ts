@@ -1,16 +1,11 @@
-// Running make for a generated host project: the options become make variables, the output is
-// kept (and shown with `verbose`), and a failure becomes a ServerError that names the command,
-// its exit status and the last lines the compiler printed.
-import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, statSync } from "node:fs";
+// Running make for a generated host project: the options become make variables, and the
+// compiler and make are looked for on PATH first so that a missing one is named plainly.
+import { accessSync, constants } from "node:fs";
 import { availableParallelism } from "node:os";
 import { delimiter, isAbsolute, join } from "node:path";
 import { ServerError } from "microtvm/protocol";
+import { MakeRunner, mtime } from "../common/make.js";
 import type { HostOptions } from "./options.js";
-
-/** A build that has not finished after this long is stopped (the compiler is assumed stuck). */
-const BUILD_TIMEOUT_MS = 30 * 60 * 1000;
-const OUTPUT_TAIL_LINES = 30;
 
 export const FIRMWARE_PATH = join("build", "firmware");
 
@@ -41,23 +36,12 @@ function onPath(command: string): boolean {
   return false;
 }
 
-function mtime(path: string): number | undefined {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Quotes an argument for the command shown in messages, so it can be pasted into a shell. */
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
 export class Builder {
-  private running: ChildProcess | undefined;
+  private readonly make: MakeRunner;
 
-  constructor(private readonly log: (line: string) => void) {}
+  constructor(private readonly log: (line: string) => void) {
+    this.make = new MakeRunner(log);
+  }
 
   /** The make command line for these options (run in the project directory). */
   static makeArgs(options: HostOptions): string[] {
@@ -83,53 +67,11 @@ export class Builder {
     if (!onPath("make")) {
       throw new ServerError("make was not found on PATH; install GNU make (Debian: apt-get install make)");
     }
-    const args = Builder.makeArgs(options);
-    const command = ["make", ...args].map(shellQuote).join(" ");
     const before = mtime(join(projectDir, FIRMWARE_PATH));
-    this.log(`build: running ${command}`);
-    const lines: string[] = [];
-    let partial = "";
-    const collect = (text: string) => {
-      const parts = (partial + text).split("\n");
-      partial = parts.pop() ?? "";
-      for (const line of parts) {
-        if (options.verbose) this.log(`build: ${line}`);
-        lines.push(line);
-        if (lines.length > OUTPUT_TAIL_LINES * 4) lines.splice(0, lines.length - OUTPUT_TAIL_LINES);
-      }
-    };
-    // Own process group, so a timeout or a shutdown stops the compilers make started too.
-    const child = spawn("make", args, { cwd: projectDir, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    this.running = child;
-    child.stdout!.setEncoding("utf8").on("data", collect);
-    child.stderr!.setEncoding("utf8").on("data", collect);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      this.stop();
-    }, BUILD_TIMEOUT_MS);
-    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-      (resolve, reject) => {
-        child.once("error", reject);
-        child.once("close", (code, signal) => resolve({ code, signal }));
-      },
-    ).finally(() => {
-      clearTimeout(timer);
-      this.running = undefined;
+    const command = await this.make.run(projectDir, {
+      args: Builder.makeArgs(options),
+      verbose: options.verbose,
     });
-    if (partial) collect("\n");
-    if (exit.code !== 0) {
-      const how = timedOut
-        ? `did not finish within ${BUILD_TIMEOUT_MS / 60000} minutes and was stopped`
-        : exit.signal
-          ? `was killed by ${exit.signal}`
-          : `exited with status ${exit.code}`;
-      const tail = lines.slice(-OUTPUT_TAIL_LINES).join("\n");
-      throw new ServerError(
-        `build failed: \`${command}\` in ${projectDir} ${how}` +
-          (tail ? `. Last lines of its output:\n${tail}` : " and printed nothing"),
-      );
-    }
     const after = mtime(join(projectDir, FIRMWARE_PATH));
     const rebuilt = after !== before;
     this.log(rebuilt ? `build: built ${FIRMWARE_PATH}` : `build: ${FIRMWARE_PATH} is up to date`);
@@ -138,20 +80,6 @@ export class Builder {
 
   /** Stops a running build (its whole process group): SIGTERM, SIGKILL 2 s later; `now` kills at once. */
   stop(now = false): void {
-    const pid = this.running?.pid;
-    if (!pid) return;
-    const kill = (signal: NodeJS.Signals) => {
-      try {
-        process.kill(-pid, signal);
-      } catch {
-        // the group is gone already
-      }
-    };
-    if (now) {
-      kill("SIGKILL");
-      return;
-    }
-    kill("SIGTERM");
-    setTimeout(() => kill("SIGKILL"), 2000).unref();
+    this.make.stop(now);
   }
 }

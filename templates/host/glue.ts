@@ -5,7 +5,7 @@
 import { ServerError } from "microtvm/protocol";
 import { parseDType, sanitizeName } from "microtvm/mlf";
 import type { MlfModule, MlfTensor } from "microtvm/mlf";
-import type { HostModel } from "./model.js";
+import type { InspectedModel } from "../common/model.js";
 
 const DL_CODES: Record<string, string> = {
   int: "kDLInt",
@@ -227,7 +227,7 @@ function moduleGlue(
 }
 
 /** The text of firmware/models.c for `model`. */
-export function renderModelsC(model: HostModel): string {
+export function renderModelsC(model: InspectedModel): string {
   const systemLibDeclared = { done: false };
   const parts = model.modules.map((mod) => moduleGlue(mod, systemLibDeclared));
   if (model.modules.filter((m) => m.systemLib).length > 1) {

@@ -1,10 +1,11 @@
-// What the qemu-cortex-m template checks in a Model Library Format archive: C sources build for
-// every board; object files only if they are ARM code; C that uses the DSP instructions only for
-// a core that has them (Cortex-M4 and M7, not the M3 of mps2-an385).
+// What the qemu-cortex-m template checks in a Model Library Format archive, beside the checks of
+// every template (../common/model.ts): C sources build for every board; object files only if
+// they are ARM code; C that uses the DSP instructions only for a core that has them (Cortex-M4
+// and M7, not the M3 of mps2-an385).
 import { ServerError } from "microtvm/protocol";
-import { MlfError, openMlf, scanPortability } from "microtvm/mlf";
+import { scanPortability } from "microtvm/mlf";
 import type { MlfModel, PortabilityFinding } from "microtvm/mlf";
-import type { HostModel } from "../host/model.js";
+import { inspectModelArchive, type InspectedModel } from "../common/model.js";
 import { qemuBoard, type QemuBoardName } from "./qemu.js";
 
 /** Boards whose core has the DSP extension (SMLAD, QADD8, SXTB16 ...). */
@@ -47,13 +48,6 @@ export function findDspUse(model: MlfModel, findings: readonly PortabilityFindin
   return uses;
 }
 
-function mlfFailure(path: string, error: unknown): never {
-  if (error instanceof MlfError) {
-    throw new ServerError(`cannot use the model archive ${path}: ${error.message}`, null, { cause: error });
-  }
-  throw error;
-}
-
 function describe(uses: readonly { file: string; line: number; match: string }[]): string {
   const shown = uses
     .slice(0, 3)
@@ -63,75 +57,39 @@ function describe(uses: readonly { file: string; line: number; match: string }[]
 }
 
 /** Opens and validates the archive and checks that `board` can build and run its code. */
-export async function inspectModelForBoard(path: string, board: QemuBoardName): Promise<HostModel> {
-  let model: MlfModel;
-  try {
-    model = await openMlf(path);
-  } catch (error) {
-    mlfFailure(path, error);
-  }
-  if (model.container === "directory") {
-    throw new ServerError(
-      `${path} is a directory; generate_project needs a Model Library Format archive (.tar)`,
-    );
-  }
+export function inspectModelForBoard(path: string, board: QemuBoardName): Promise<InspectedModel> {
   const cpu = qemuBoard(board).cpu;
-  const objectFiles: HostModel["objectFiles"] = [];
-  for (const mod of model.modules) {
-    for (const object of mod.codegen.objects) {
-      if (object.machine !== "arm") {
-        const what =
-          object.machine === "not-elf" ? "an object file that is not ELF" : `${object.machine} machine code`;
+  return inspectModelArchive(path, {
+    template: "this template",
+    ignoredSources: /\.h$/,
+    checkObject(moduleName, object) {
+      if (object.machine === "arm") return;
+      const what =
+        object.machine === "not-elf" ? "an object file that is not ELF" : `${object.machine} machine code`;
+      throw new ServerError(
+        `the model ${moduleName} contains ${what} (${object.file}); the qemu-cortex-m template links ARM Thumb ` +
+          `code for the ${cpu} only. Export the model with TVM's C target (tvmc compile --target c ` +
+          `--output-format mlf) or with an LLVM target for this core (-mcpu=${cpu} -mtriple=thumbv7em-none-eabi).`,
+      );
+    },
+    checkCode(model) {
+      const findings = scanPortability(model);
+      const unshipped = findings.filter((f) => f.kind === "arm-header" && UNSHIPPED_HEADER.test(f.match));
+      if (unshipped.length > 0) {
         throw new ServerError(
-          `the model ${mod.name} contains ${what} (${object.file}); the qemu-cortex-m template links ARM Thumb ` +
-            `code for the ${cpu} only. Export the model with TVM's C target (tvmc compile --target c ` +
-            `--output-format mlf) or with an LLVM target for this core (-mcpu=${cpu} -mtriple=thumbv7em-none-eabi).`,
+          `the model's C includes headers of libraries this template does not provide: ${describe(unshipped)}. ` +
+            "The template builds TVM's generated C with the compiler's own <arm_acle.h>; export the model " +
+            "without CMSIS-NN/CMSIS-DSP offloading.",
         );
       }
-      objectFiles.push({ path: object.file, machine: object.machine });
-    }
-  }
-  const findings = scanPortability(model);
-  const unshipped = findings.filter((f) => f.kind === "arm-header" && UNSHIPPED_HEADER.test(f.match));
-  if (unshipped.length > 0) {
-    throw new ServerError(
-      `the model's C includes headers of libraries this template does not provide: ${describe(unshipped)}. ` +
-        "The template builds TVM's generated C with the compiler's own <arm_acle.h>; export the model " +
-        "without CMSIS-NN/CMSIS-DSP offloading.",
-    );
-  }
-  const dsp = findDspUse(model, findings);
-  if (dsp.length > 0 && !DSP_BOARDS.has(board)) {
-    throw new ServerError(
-      `the model's C uses ARM DSP instructions (${describe(dsp)}), which the ${cpu} of ${board} does not ` +
-        `have (no DSP extension); generate the project for mps2-an386 (Cortex-M4) or mps2-an500 (Cortex-M7), ` +
-        `or export the model for the Cortex-M3 without the DSP schedules (target -mcpu=cortex-m3).`,
-    );
-  }
-  const sources = model.modules.flatMap((m) => [...m.codegen.sources]);
-  const cSources = sources.filter((f) => /\.c$/.test(f));
-  const otherSources = sources.filter((f) => !/\.(c|h)$/.test(f));
-  if (otherSources.length > 0) {
-    throw new ServerError(
-      `the model has sources this template does not compile (${otherSources.join(", ")}); it builds C sources only`,
-    );
-  }
-  if (cSources.length === 0 && objectFiles.length === 0) {
-    throw new ServerError(
-      `the model archive ${path} has no generated code (no codegen/host/src/*.c or object files)`,
-    );
-  }
-  const executors = [...new Set(model.modules.map((m) => m.executor))];
-  return {
-    path,
-    mlfVersion: model.formatVersion,
-    executor: executors.length === 1 ? executors[0]! : "mixed",
-    names: model.modules.map((m) => m.name),
-    modules: model.modules,
-    cSources: [...new Set(cSources)],
-    objectFiles,
-    includeDirs: [
-      ...new Set(model.modules.flatMap((m) => (m.codegen.includeDir ? [m.codegen.includeDir] : []))),
-    ],
-  };
+      const dsp = findDspUse(model, findings);
+      if (dsp.length > 0 && !DSP_BOARDS.has(board)) {
+        throw new ServerError(
+          `the model's C uses ARM DSP instructions (${describe(dsp)}), which the ${cpu} of ${board} does not ` +
+            `have (no DSP extension); generate the project for mps2-an386 (Cortex-M4) or mps2-an500 (Cortex-M7), ` +
+            `or export the model for the Cortex-M3 without the DSP schedules (target -mcpu=cortex-m3).`,
+        );
+      }
+    },
+  });
 }

@@ -1,11 +1,12 @@
-// The host template's transport: the firmware as a child process, bytes over its stdin/stdout.
+// A template's transport: the firmware (or the emulator running it) as a child process, bytes
+// over its stdin/stdout.
 import { spawn, type ChildProcess } from "node:child_process";
 import { IoTimeoutError, TransportClosedError } from "microtvm/protocol";
 
 /** Stop reading from the firmware while this many bytes wait for read_transport. */
 const QUEUE_HIGH_WATER = 1 << 20;
 const STDERR_TAIL_LINES = 40;
-/** How long the firmware gets to exit by itself once its stdin is closed (it exits on EOF). */
+/** How long the firmware gets to exit by itself once its stdin is closed (when it exits on EOF). */
 const EOF_GRACE_MS = 1000;
 const TERM_GRACE_MS = 2000;
 const KILL_WAIT_MS = 5000;
@@ -13,6 +14,16 @@ const KILL_WAIT_MS = 5000;
 export interface FirmwareExit {
   code: number | null;
   signal: NodeJS.Signals | null;
+}
+
+export interface FirmwareStartOptions {
+  /** Arguments for the command. */
+  args?: readonly string[];
+  /**
+   * Whether the process exits by itself when its stdin closes (the host firmware does). False for
+   * one that does not (QEMU): close() then sends SIGTERM at once instead of waiting for it.
+   */
+  exitsOnStdinEof?: boolean;
 }
 
 export interface FirmwareLog {
@@ -46,6 +57,7 @@ export class FirmwareProcess {
     private readonly child: ChildProcess,
     readonly binary: string,
     private readonly log: FirmwareLog,
+    private readonly exitsOnStdinEof: boolean,
   ) {
     this.exitPromise = new Promise((resolve) => {
       child.once("exit", (code, signal) => {
@@ -78,19 +90,19 @@ export class FirmwareProcess {
     child.stderr!.on("data", (text: string) => this.onStderr(text));
   }
 
-  /** Starts `binary` (with `args`) with piped stdio in `cwd`; rejects when it cannot be started at all. */
+  /** Starts `binary` with piped stdio in `cwd`; rejects when it cannot be started at all. */
   static async start(
     binary: string,
     cwd: string,
     log: FirmwareLog,
-    args: readonly string[] = [],
+    { args = [], exitsOnStdinEof = true }: FirmwareStartOptions = {},
   ): Promise<FirmwareProcess> {
     const child = spawn(binary, args, { cwd, stdio: ["pipe", "pipe", "pipe"] });
     await new Promise<void>((resolve, reject) => {
       child.once("spawn", resolve);
       child.once("error", reject);
     });
-    return new FirmwareProcess(child, binary, log);
+    return new FirmwareProcess(child, binary, log, exitsOnStdinEof);
   }
 
   get pid(): number | undefined {
@@ -150,7 +162,8 @@ export class FirmwareProcess {
 
   /**
    * Ends the firmware: closes its stdin, which it answers by exiting with status 0; SIGTERM if it
-   * has not exited after a grace period, SIGKILL after another; waits until it is reaped.
+   * has not exited after a grace period (at once if it does not exit on EOF), SIGKILL after
+   * another; waits until it is reaped.
    */
   async close(): Promise<void> {
     if (this.closing) {
@@ -166,10 +179,13 @@ export class FirmwareProcess {
     this.chunks.length = 0;
     this.queued = 0;
     this.child.stdout!.resume();
-    if (!(await this.waitExit(EOF_GRACE_MS))) {
-      this.log.info(
-        `firmware (pid ${this.child.pid}) did not exit on EOF within ${EOF_GRACE_MS} ms; sending SIGTERM`,
-      );
+    const exitedOnEof = this.exitsOnStdinEof && (await this.waitExit(EOF_GRACE_MS));
+    if (!exitedOnEof) {
+      if (this.exitsOnStdinEof) {
+        this.log.info(
+          `firmware (pid ${this.child.pid}) did not exit on EOF within ${EOF_GRACE_MS} ms; sending SIGTERM`,
+        );
+      }
       this.signal("SIGTERM");
       if (!(await this.waitExit(TERM_GRACE_MS))) {
         this.log.error(

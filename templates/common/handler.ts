@@ -1,0 +1,140 @@
+// What every template's Project API handler does alike: tell a template from a generated project,
+// resolve the options of a call (sent, else saved, else default) and save them after a build,
+// and run the firmware (or the emulator running it) as a child process that is the transport.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { ServerError, TransportClosedError } from "microtvm/protocol";
+import type { ProjectOption, ServerInfo, TransportTimeouts } from "microtvm/protocol";
+import type { GenerateProjectArgs, ProjectApiHandler, ProjectOptions } from "microtvm/server";
+import { FirmwareProcess, type FirmwareLog, type FirmwareStartOptions } from "./firmware-process.js";
+import { MODEL_ARCHIVE_NAME, type GenerateInputs } from "./project.js";
+import { readProjectFile, writeProjectFile } from "./project-file.js";
+
+export type TemplateLog = FirmwareLog;
+
+export interface TemplateDescription<Options extends object> {
+  /** The template's name in messages ("host" → "the host template"). */
+  name: string;
+  platformName: string;
+  options: readonly ProjectOption[];
+  resolveOptions(sent: ProjectOptions | null, saved?: Record<string, unknown>): Options;
+  /** What runs as the transport, in log lines: "firmware", "QEMU". */
+  firmwareName: string;
+  generateProject(inputs: GenerateInputs<Options>): Promise<void>;
+}
+
+export abstract class TemplateProjectHandler<Options extends object> implements ProjectApiHandler {
+  private firmware: FirmwareProcess | undefined;
+
+  /** @param serverDir the directory of the running server: the template, or a generated project. */
+  constructor(
+    readonly serverDir: string,
+    protected readonly log: TemplateLog,
+    private readonly template: TemplateDescription<Options>,
+  ) {}
+
+  /** Stops a running build; `now` kills it at once. */
+  protected abstract stopBuild(now: boolean): void;
+  abstract build(sent: ProjectOptions): Promise<void>;
+  abstract flash(sent: ProjectOptions): void | Promise<void>;
+  abstract openTransport(sent: ProjectOptions): Promise<TransportTimeouts>;
+
+  get isTemplate(): boolean {
+    return !existsSync(join(this.serverDir, MODEL_ARCHIVE_NAME));
+  }
+
+  serverInfoQuery(_tvmVersion: string): ServerInfo {
+    const isTemplate = this.isTemplate;
+    return {
+      platformName: this.template.platformName,
+      isTemplate,
+      modelLibraryFormatPath: isTemplate ? "" : join(this.serverDir, MODEL_ARCHIVE_NAME),
+      projectOptions: this.template.options.map((o) => ({ ...o })),
+    };
+  }
+
+  async generateProject(args: GenerateProjectArgs): Promise<void> {
+    if (!this.isTemplate) {
+      throw new ServerError(
+        `${this.serverDir} is a generated project, not the ${this.template.name} template; run generate_project from the template`,
+      );
+    }
+    await this.template.generateProject({
+      templateDir: this.serverDir,
+      modelLibraryFormatPath: args.modelLibraryFormatPath,
+      projectDir: args.projectDir,
+      options: this.template.resolveOptions(args.options),
+      log: (line) => this.log.info(line),
+    });
+  }
+
+  /** Starts the transport's process (ending one still running); `describeFailure` words a failed start. */
+  protected async startFirmware(
+    command: string,
+    start: FirmwareStartOptions,
+    describeFailure: (error: Error) => string,
+  ): Promise<FirmwareProcess> {
+    await this.closeTransport();
+    try {
+      this.firmware = await FirmwareProcess.start(command, this.serverDir, this.log, start);
+    } catch (error) {
+      throw new ServerError(describeFailure(error as Error));
+    }
+    return this.firmware;
+  }
+
+  async closeTransport(): Promise<void> {
+    const firmware = this.firmware;
+    if (!firmware) return;
+    this.firmware = undefined;
+    await firmware.close();
+    const exit = firmware.exit;
+    this.log.info(
+      `close_transport: ${this.template.firmwareName} ended (${exit?.signal ? `signal ${exit.signal}` : `status ${exit?.code ?? "unknown"}`})`,
+    );
+  }
+
+  async readTransport(n: number, timeoutSec: number | null): Promise<Uint8Array> {
+    if (!this.firmware) throw new TransportClosedError();
+    return this.firmware.read(n, timeoutSec);
+  }
+
+  async writeTransport(data: Uint8Array, timeoutSec: number | null): Promise<void> {
+    if (!this.firmware) throw new TransportClosedError();
+    await this.firmware.write(data, timeoutSec);
+  }
+
+  /** The client went away or the server is being stopped: leave nothing running. */
+  async shutdown(): Promise<void> {
+    this.stopBuild(true);
+    await this.closeTransport();
+  }
+
+  /** Synchronous last resort for process exit. */
+  killChildren(): void {
+    this.stopBuild(true);
+    this.firmware?.killNow();
+  }
+
+  /** Options for a call on a generated project: sent values, else saved ones, else defaults. */
+  protected projectOptions(sent: ProjectOptions | null, method: string): Options {
+    if (this.isTemplate) {
+      throw new ServerError(
+        `${method}: ${this.serverDir} is the ${this.template.name} template, not a generated project; generate a project first`,
+      );
+    }
+    return this.template.resolveOptions(sent, this.savedOptions());
+  }
+
+  /** The options saved in the project's microtvm-project.json (by generate_project and build). */
+  protected savedOptions(): Record<string, unknown> {
+    return readProjectFile(this.serverDir)?.options ?? {};
+  }
+
+  protected saveOptions(options: Options): void {
+    const file = readProjectFile(this.serverDir);
+    if (!file) return;
+    file.options = { ...file.options, ...options };
+    writeProjectFile(this.serverDir, file);
+  }
+}
