@@ -211,6 +211,9 @@ export class ServerProcess {
       exit = (await within(this.exited, 10_000)) ?? { exitCode: null, signal: "SIGKILL" };
     }
     await this.sweepGroup(termMs);
+    // The server's last log lines may still be in its stdout/stderr pipes after it exited: let
+    // them arrive (bounded, as a grandchild could hold a pipe open) before closing our ends.
+    await Promise.all([ended(this.child.stdout, 500), ended(this.child.stderr, 500)]);
     this.child.stdout?.destroy();
     this.child.stderr?.destroy();
     return exit;
@@ -250,6 +253,22 @@ export class ServerProcess {
       }
     }
   }
+}
+
+/** Resolves when `stream` has ended (or at once without one), or after `ms`. */
+function ended(stream: Readable | null | undefined, ms: number): Promise<void> {
+  if (!stream || stream.readableEnded || stream.destroyed) return Promise.resolve();
+  return new Promise((res) => {
+    const timer = setTimeout(done, ms);
+    stream.once("end", done);
+    stream.once("close", done);
+    function done(): void {
+      clearTimeout(timer);
+      stream!.off("end", done);
+      stream!.off("close", done);
+      res();
+    }
+  });
 }
 
 function sleep(ms: number): Promise<void> {
