@@ -10,6 +10,15 @@ import { FirmwareProcess, type FirmwareLog, type FirmwareStartOptions } from "./
 import { MODEL_ARCHIVE_NAME, type GenerateInputs } from "./project.js";
 import { readProjectFile, writeProjectFile } from "./project-file.js";
 
+/** How a device's timer counts, as recorded in microtvm-project.json (`device_timer`). */
+export interface DeviceTimer {
+  /** Timer ticks per second of device time. */
+  hz: number;
+  /** True when the time is derived from executed instructions (repeatable), not from a host clock. */
+  deterministic: boolean;
+  /** What the timer is, for people: e.g. "SysTick of QEMU's virtual clock". */
+  source: string;
+}
 export type TemplateLog = FirmwareLog;
 
 export interface TemplateDescription<Options extends object> {
@@ -129,6 +138,17 @@ export abstract class TemplateProjectHandler<Options extends object> implements 
   /** The options saved in the project's microtvm-project.json (by generate_project and build). */
   protected savedOptions(): Record<string, unknown> {
     return readProjectFile(this.serverDir)?.options ?? {};
+  }
+
+  /**
+   * Records how the device measures time, as `device_timer` in microtvm-project.json, so a
+   * client can report device times in the device's own units (e.g. deterministic ticks).
+   */
+  protected recordDeviceTimer(timer: DeviceTimer): void {
+    const file = readProjectFile(this.serverDir);
+    if (!file) return;
+    file.device_timer = timer;
+    writeProjectFile(this.serverDir, file);
   }
 
   protected saveOptions(options: Options): void {

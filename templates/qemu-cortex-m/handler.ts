@@ -84,6 +84,14 @@ export class QemuProjectHandler extends TemplateProjectHandler<QemuOptions> {
         : `cannot start QEMU: ${error.message}`,
     );
     const hz = qemuBoard(options.board).sysclkHz;
+    this.recordDeviceTimer({
+      hz,
+      deterministic: icount !== null,
+      source:
+        icount === null
+          ? `SysTick of QEMU's ${options.board} virtual clock`
+          : `SysTick of QEMU's ${options.board} virtual clock, -icount shift=${icount}`,
+    });
     this.log.info(
       `open_transport: QEMU ${options.board} started (pid ${qemu.pid}); device time is SysTick at ` +
         `${hz / 1e6} MHz of QEMU's virtual clock` +

@@ -233,6 +233,7 @@ describe("yes/no keyword model on mps2-an386", () => {
     if (!archive || !samples) return;
     const dir = await projectFor("yes-no-kws-aot-v5", archive, { board: "mps2-an386" });
     const times: number[] = [];
+    const ticks: number[] = [];
     for (let i = 0; i < 2; i++) {
       const result = await cli([
         "run",
@@ -248,14 +249,30 @@ describe("yes/no keyword model on mps2-an386", () => {
         "--json",
       ]);
       assert.equal(result.code, 0, result.stderr);
-      times.push(
-        (JSON.parse(result.stdout) as { timing: { device_us_median: number } }).timing.device_us_median,
+      const timing = (
+        JSON.parse(result.stdout) as {
+          timing: {
+            device_us_median: number;
+            device_ticks_median?: number;
+            device_timer?: { hz: number; deterministic: boolean };
+          };
+        }
+      ).timing;
+      times.push(timing.device_us_median);
+      // Reported in the device's own units too: SysTick ticks of the 25 MHz clock, deterministic.
+      assert.deepEqual(
+        [timing.device_timer?.hz, timing.device_timer?.deterministic],
+        [25_000_000, true],
+        "the project records its timer",
       );
+      assert.equal(timing.device_ticks_median, Math.round((timing.device_us_median / 1e6) * 25_000_000));
+      ticks.push(timing.device_ticks_median!);
     }
     t.diagnostic(`device time under -icount shift=0: ${times.join(", ")} µs`);
     // One instruction per ns: ~3 million instructions; two boots agree to within a SysTick period.
     assert.ok(times[0]! > 100, `device time ${times[0]} µs is an inference's worth`);
     assert.ok(Math.abs(times[0]! - times[1]!) <= 1, `device times ${times.join(" vs ")} µs differ`);
+    assert.ok(Math.abs(ticks[0]! - ticks[1]!) <= 25, `device ticks ${ticks.join(" vs ")} differ`);
   });
 
   test("QEMU killed from outside mid-run: a clear error, nothing left running", async (t) => {

@@ -26,6 +26,7 @@ import {
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
 import { Progress } from "../project/progress.js";
+import { deviceTimer, type DeviceTimer } from "../project/project-file.js";
 import { monitorCommand } from "./monitor.js";
 
 interface RunFlags extends ServerFlags {
@@ -137,6 +138,8 @@ interface RunReport {
   timing: InferenceTiming;
   built: boolean;
   written: string[];
+  /** How the device's timer counts, when the project's server recorded it. */
+  timer: DeviceTimer | undefined;
 }
 
 /**
@@ -212,7 +215,8 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
     );
     await session.close();
     const written = outputDir ? await writeOutputs(outputDir, model, outcome) : [];
-    report = { target, model, inputs, outcome, timing, built: flags.build, written };
+    const timer = deviceTimer(target.dir);
+    report = { target, model, inputs, outcome, timing, built: flags.build, written, timer };
   } catch (error) {
     // End the session first, so that the server can say how the device ended.
     const mark = serverLog.length;
@@ -292,10 +296,20 @@ function outputName(model: InferenceModel, index: number): string {
   return model.outputs[index]?.name ?? `output_${index}`;
 }
 
-function timingJson(timing: InferenceTiming, outcome: InferenceOutcome): Record<string, unknown> {
+function timingJson(
+  timing: InferenceTiming,
+  outcome: InferenceOutcome,
+  timer: DeviceTimer | undefined,
+): Record<string, unknown> {
   const us = (s: number) => s * 1e6;
   return {
     device_us_median: us(median(timing.deviceSec)),
+    ...(timer
+      ? {
+          device_ticks_median: Math.round(median(timing.deviceSec) * timer.hz),
+          device_timer: { hz: timer.hz, deterministic: timer.deterministic, source: timer.source },
+        }
+      : {}),
     round_trip_us_median: us(median(timing.roundTripSec)),
     device_us: timing.deviceSec.map(us),
     round_trip_us: timing.roundTripSec.map(us),
@@ -338,7 +352,7 @@ function printRunJson(report: RunReport): void {
       shape: t.shape,
       values: jsonValues(t),
     })),
-    timing: timingJson(timing, outcome),
+    timing: timingJson(timing, outcome, report.timer),
     files: report.written,
   });
 }
@@ -375,6 +389,16 @@ function printRunText(report: RunReport, top: number): void {
   lines.push(
     `device time   ${formatMicros(device)} per inference (median of ${timing.repeat} repetitions × ${timing.number} runs, timed on the device)`,
   );
+  const timer = report.timer;
+  if (timer) {
+    const ticks = Math.round((device / 1e6) * timer.hz);
+    lines.push(
+      `              = ${ticks} ticks of the ${timer.hz / 1e6} MHz ${timer.source}` +
+        (timer.deterministic
+          ? " (deterministic: the same on every run, not cycles of real silicon)"
+          : " (follows the host clock: varies with load)"),
+    );
+  }
   lines.push(
     `round trip    ${formatMicros(roundTrip)} per run call, host clock (median of ${timing.repeat})`,
   );

@@ -92,3 +92,22 @@ export function saveOptions(dir: string, options: Record<string, unknown>, templ
   writeFileSync(temporary, `${JSON.stringify(file, null, 2)}\n`);
   renameSync(temporary, path);
 }
+
+/** How a project's device timer counts, as its server records it (`device_timer`). */
+export interface DeviceTimer {
+  hz: number;
+  deterministic: boolean;
+  source: string;
+}
+
+/**
+ * The device timer the project's server recorded when it opened the transport, or undefined
+ * when it recorded none (the host template's timer is the host clock in seconds).
+ */
+export function deviceTimer(dir: string): DeviceTimer | undefined {
+  const timer = readFile(dir)?.device_timer as Partial<DeviceTimer> | undefined;
+  if (!timer || typeof timer !== "object") return undefined;
+  const { hz, deterministic, source } = timer;
+  if (typeof hz !== "number" || !(hz > 0) || typeof deterministic !== "boolean") return undefined;
+  return { hz, deterministic, source: typeof source === "string" ? source : "device timer" };
+}
