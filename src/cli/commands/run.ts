@@ -218,9 +218,12 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
     const timer = deviceTimer(target.dir);
     report = { target, model, inputs, outcome, timing, built: flags.build, written, timer };
   } catch (error) {
-    // End the session first, so that the server can say how the device ended.
+    // End the session and the server first, so that the server can say how the device ended:
+    // its log arrives on its stderr, a different pipe from its replies, and is complete only
+    // once it has exited.
     const mark = serverLog.length;
     if (session) await session.close();
+    await project?.close();
     throw runError(
       error,
       interrupted,
