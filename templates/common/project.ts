@@ -73,7 +73,7 @@ export async function writeProject(
   fill: () => Promise<void>,
 ): Promise<void> {
   const created = outermostMissing(projectDir);
-  mkdirSync(projectDir, { recursive: true });
+  makeDirectories(projectDir);
   try {
     await fill();
     writeProjectFile(projectDir, {
@@ -98,4 +98,17 @@ export async function writeProject(
       { cause: error },
     );
   }
+}
+
+/**
+ * Creates `dir` and its missing parents one level at a time. Node's recursive mkdir loops
+ * forever when a level fails with ENOENT (as under /proc); this fails with that level's error.
+ */
+function makeDirectories(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) mkdirSync(d);
 }

@@ -20,9 +20,15 @@ export function hostMachine(): string {
   return names[process.arch] ?? process.arch;
 }
 
-const OTHER_TEMPLATE =
-  "The qemu-cortex-m template is the one that fits ARM (Cortex-M) code; to run the model on this machine, " +
-  "export it again with TVM's C target (tvmc compile --target c --output-format mlf) so it carries C sources.";
+const EXPORT_AS_C =
+  "to run the model on this machine, export it again with TVM's C target " +
+  "(tvmc compile --target c --output-format mlf) so it carries C sources.";
+const OTHER_TEMPLATE = `The qemu-cortex-m template is the one that fits ARM (Cortex-M) code; ${EXPORT_AS_C}`;
+
+/** What to do about object code for `machine`: only 32-bit Arm code has a template that fits. */
+function adviceFor(machine: string): string {
+  return machine === "arm" ? OTHER_TEMPLATE : `No built-in template runs ${machine} code; ${EXPORT_AS_C}`;
+}
 
 /** Opens and validates the archive and checks that this machine can build and run its code. */
 export function inspectModel(path: string): Promise<InspectedModel> {
@@ -37,7 +43,7 @@ export function inspectModel(path: string): Promise<InspectedModel> {
           : `${object.machine} machine code`;
       throw new ServerError(
         `the model ${moduleName} contains ${what} (${object.file}); the host template compiles and runs code for this ` +
-          `${host} machine only. ${OTHER_TEMPLATE}`,
+          `${host} machine only. ${adviceFor(object.machine)}`,
       );
     },
     checkCode(model) {

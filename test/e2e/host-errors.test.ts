@@ -116,15 +116,36 @@ describe("generate_project refuses bad input and leaves nothing behind", () => {
       assert.equal(existsSync(join(where, "escaped.txt")), false);
   });
 
-  test("AArch64 object-file codegen is refused, naming the finding and the template that fits", async (t) => {
+  test("AArch64 object-file codegen is refused, naming the finding and what to do instead", async (t) => {
     const mlf = sharedFixture(t, "conv1d-graph-llvm-v5", "archive.tar");
     if (!mlf) return;
     const dir = join(scratch, "aarch64");
+    // No built-in template runs AArch64 code (qemu-cortex-m is 32-bit Cortex-M): say so, and how to
+    // get an archive that does run.
     await assert.rejects(
       generate(mlf, dir),
-      serverError(/aarch64 machine code/, /codegen\/host\/lib\/default_lib0\.o/, /qemu-cortex-m/, /C target/),
+      serverError(
+        /aarch64 machine code/,
+        /codegen\/host\/lib\/default_lib0\.o/,
+        /No built-in template runs aarch64 code/,
+        /C target/,
+      ),
     );
+    await assert.rejects(generate(mlf, join(scratch, "aarch64-2")), (error: Error) => {
+      assert.doesNotMatch(error.message, /qemu-cortex-m/);
+      return true;
+    });
     assert.equal(existsSync(dir), false);
+  });
+
+  test("a project directory that cannot be created is an error, not a hang", async () => {
+    // Under /proc, mkdir fails with ENOENT at every level: a recursive mkdir would loop for ever.
+    const started = Date.now();
+    await assert.rejects(
+      generate(exampleSine, "/proc/microtvm-no-such-dir/project"),
+      serverError(/ENOENT|proc/),
+    );
+    assert.ok(Date.now() - started < 10_000, "answered promptly");
   });
 
   test("ARM-only C is refused, naming the file, line and construct", async () => {
