@@ -1,18 +1,35 @@
 // Measures the qemu-cortex-m transport: the emulated UART's raw echo (firmware echoing
 // bytes without framing) next to session round trips of several message sizes through the echo
-// firmware (framing, CRC, session over the same UART). Prints a table, then one JSON line.
+// firmware (framing, CRC, session over the same UART). Then the yes/no keyword model on every
+// board: a project per board made and run by the built `microtvm` CLI (create-project, then
+// run --json with deterministic_timing=true), reporting the device's SysTick ticks per inference
+// under -icount and whether the output matches TensorFlow's. Prints a table, then one JSON line.
 // Usage: node --import tsx bench/qemu-transport.ts [--board mps2-an386] [--icount N]
-// Needs arm-none-eabi-gcc, newlib-nano, make and qemu-system-arm.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+// (--board chooses the transport rows' board; --icount also sets the model rows' icount_shift.)
+// Needs arm-none-eabi-gcc, newlib-nano, make and qemu-system-arm; the model rows need dist/
+// (npm run build) and the shared yes/no model and samples next to the repository.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ChildProcessTransport, Session } from "../src/session/index.js";
-import { isQemuBoardName, qemuCommand, QEMU_BOARD_NAMES } from "../templates/qemu-cortex-m/qemu.js";
+import { ChildProcessTransport, isIoTimeoutError, Session } from "../src/session/index.js";
+import {
+  isQemuBoardName,
+  qemuBoard,
+  qemuCommand,
+  QEMU_BOARD_NAMES,
+} from "../templates/qemu-cortex-m/qemu.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const fixtures = join(root, "..", "shared", "fixtures");
+const MODEL_ARCHIVE = join(fixtures, "yes-no-kws-aot-v5", "model.tar");
+const MODEL_INPUT = join(fixtures, "kws-samples", "yes.bin");
+const MODEL_EXPECTED = join(fixtures, "kws-samples", "expected.json");
+const CLI = join(root, "bin", "microtvm.js");
+/** Seconds one CLI step may take before it is interrupted (a build of the model included). */
+const CLI_TIMEOUT_SEC = 600;
 const templateDir = join(root, "templates", "qemu-cortex-m");
 const RAW_BYTES = 64 * 1024;
 const RAW_CHUNK = 1024;
@@ -32,6 +49,32 @@ function build(buildDir: string, board: string, vars: string[]): string {
 function start(board: string, elf: string, icount: number | undefined): ChildProcessTransport {
   const { command, args } = qemuCommand(board, elf, { icount });
   return new ChildProcessTransport(command, args, { killGraceSec: 0.5 });
+}
+
+/**
+ * Waits until the echo firmware answers: QEMU's UART drops what arrives before the firmware
+ * enables its receiver, so a probe byte is sent until one comes back, then the link is drained.
+ */
+async function waitForEcho(transport: ChildProcessTransport): Promise<void> {
+  const probe = new Uint8Array([0x55]);
+  for (let attempt = 0; ; attempt++) {
+    await transport.write(probe, 10);
+    try {
+      await transport.read(1, 0.2);
+      break;
+    } catch (error) {
+      if (!isIoTimeoutError(error) || attempt === 100) throw error;
+    }
+  }
+  // Echoes of earlier probes may still be on the way; read until the link is quiet.
+  for (;;) {
+    try {
+      await transport.read(4096, 0.3);
+    } catch (error) {
+      if (isIoTimeoutError(error)) return;
+      throw error;
+    }
+  }
 }
 
 /**
@@ -55,7 +98,8 @@ async function rawEcho(
   };
   try {
     const data = new Uint8Array(RAW_BYTES).map((_, i) => (i * 7) & 0xff);
-    // Warm up (QEMU's start, the firmware's boot).
+    await waitForEcho(transport);
+    // Warm up.
     await transport.write(data.subarray(0, 16), 10);
     await readBack(data.subarray(0, 16));
     let begin = performance.now();
@@ -121,6 +165,126 @@ async function sessionRoundTrips(
   }
 }
 
+interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the built CLI. On timeout it gets SIGINT first, which makes it close the project's server
+ * (a process group of its own, with QEMU under it); SIGKILL only if it does not end after that.
+ */
+function runCli(args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    let killTimer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      stderr += `\n(interrupted after ${CLI_TIMEOUT_SEC} s)`;
+      child.kill("SIGINT");
+      killTimer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    }, CLI_TIMEOUT_SEC * 1000);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      clearTimeout(killTimer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+interface ModelRow {
+  board: string;
+  cpu: string;
+  ticksPerInference: number;
+  timerHz: number;
+  deterministic: boolean;
+  virtualUs: number;
+  output: number[];
+  outputCorrect: boolean;
+}
+
+/** The part of `microtvm run --json` (schema microtvm.run/1) this bench reads. */
+interface RunReport {
+  outputs: { values?: number[] }[];
+  timing: {
+    device_ticks_median?: number;
+    device_timer?: { hz: number; deterministic: boolean; source: string };
+  };
+}
+
+/** Why the model rows cannot run, or undefined when they can. */
+function modelRowsUnavailable(): string | undefined {
+  for (const file of [MODEL_ARCHIVE, MODEL_INPUT, MODEL_EXPECTED])
+    if (!existsSync(file)) return `${file} not found (the shared yes/no model fixtures)`;
+  if (!existsSync(join(root, "dist", "cli", "main.js"))) return "dist/ not built; run npm run build";
+  return undefined;
+}
+
+async function modelRow(work: string, board: string, icountShift: number): Promise<ModelRow> {
+  const projectDir = join(work, `kws-${board}`);
+  const fail = (step: string, r: CliResult) =>
+    new Error(`microtvm ${step} for ${board} exited with ${r.status}:\n${r.stderr.trim()}`);
+  const created = await runCli([
+    "create-project",
+    projectDir,
+    MODEL_ARCHIVE,
+    "--template",
+    "qemu-cortex-m",
+    "-o",
+    `board=${board}`,
+  ]);
+  if (created.status !== 0) throw fail("create-project", created);
+  const ran = await runCli([
+    "run",
+    projectDir,
+    "--json",
+    "--input",
+    `0=${MODEL_INPUT}`,
+    "--repeat",
+    "5",
+    "--number",
+    "10",
+    "-o",
+    "deterministic_timing=true",
+    "-o",
+    `icount_shift=${icountShift}`,
+  ]);
+  if (ran.status !== 0) throw fail("run", ran);
+  const report = JSON.parse(ran.stdout) as RunReport;
+  const ticks = report.timing.device_ticks_median;
+  const timer = report.timing.device_timer;
+  if (ticks === undefined || timer === undefined)
+    throw new Error(`microtvm run for ${board} reported no device ticks (timing.device_ticks_median)`);
+  const expected = JSON.parse(readFileSync(MODEL_EXPECTED, "utf8")) as {
+    max_abs_difference_exclusive: number;
+    samples: { yes: number[] };
+  };
+  const output = report.outputs[0]?.values ?? [];
+  const outputCorrect =
+    output.length === expected.samples.yes.length &&
+    output.every((v, i) => Math.abs(v - expected.samples.yes[i]!) < expected.max_abs_difference_exclusive);
+  const info = qemuBoard(board);
+  return {
+    board,
+    // "Cortex-M4, single-precision FPU" from the board's description.
+    cpu: info.description.slice(info.description.indexOf(":") + 1).trim(),
+    ticksPerInference: ticks,
+    timerHz: timer.hz,
+    deterministic: timer.deterministic,
+    virtualUs: (ticks / timer.hz) * 1e6,
+    output,
+    outputCorrect,
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { board: { type: "string", default: "mps2-an386" }, icount: { type: "string" } },
@@ -145,6 +309,11 @@ async function main(): Promise<void> {
     const echoElf = build(join(work, "echo"), board, []);
     const raw = await rawEcho(board, rawElf, icount);
     const rows = await sessionRoundTrips(board, echoElf, icount);
+    const modelShift = icount ?? 0;
+    const modelSkipped = modelRowsUnavailable();
+    const modelRows: ModelRow[] = [];
+    if (modelSkipped === undefined)
+      for (const b of QEMU_BOARD_NAMES) modelRows.push(await modelRow(work, b, modelShift));
 
     const kb = (bps: number) => (bps / 1000).toFixed(1);
     const ceiling = raw.streamed; // the reference for the last column
@@ -167,6 +336,26 @@ async function main(): Promise<void> {
         r.payloadBytesPerSec,
         r.wireBytesPerSec,
       );
+    console.log("");
+    if (modelSkipped !== undefined) {
+      console.log(`yes/no keyword model rows skipped: ${modelSkipped}`);
+    } else {
+      console.log(
+        `yes/no keyword model (yes-no-kws-aot-v5, input yes.bin), deterministic_timing=true (-icount shift=${modelShift})`,
+      );
+      console.log(
+        `${"board".padEnd(12)}${"CPU".padEnd(34)}${"ticks/inference".padStart(15)}   ${"virtual µs".padStart(10)}   output correct`,
+      );
+      for (const m of modelRows)
+        console.log(
+          `${m.board.padEnd(12)}${m.cpu.padEnd(34)}${String(m.ticksPerInference).padStart(15)}   ${m.virtualUs.toFixed(1).padStart(10)}   ${m.outputCorrect ? "yes" : `NO [${m.output.join(", ")}]`}`,
+        );
+      const hz = new Set(modelRows.map((m) => m.timerHz));
+      console.log(
+        `(ticks of SysTick at ${[...hz].map((h) => `${h / 1e6} MHz`).join("/")}; ` +
+          `${modelRows.every((m) => m.deterministic) ? "deterministic: instructions counted" : "NOT deterministic"}, not real cycles)`,
+      );
+    }
     console.log(
       JSON.stringify({
         bench: "qemu-transport",
@@ -181,6 +370,24 @@ async function main(): Promise<void> {
           payloadBytesPerSec: Math.round(r.payloadBytesPerSec),
           wireBytesPerSec: Math.round(r.wireBytesPerSec),
         })),
+        model:
+          modelSkipped !== undefined
+            ? { skipped: modelSkipped }
+            : {
+                archive: "yes-no-kws-aot-v5",
+                input: "yes.bin",
+                icountShift: modelShift,
+                boards: modelRows.map((m) => ({
+                  board: m.board,
+                  cpu: m.cpu,
+                  ticksPerInference: m.ticksPerInference,
+                  timerHz: m.timerHz,
+                  deterministic: m.deterministic,
+                  virtualUs: Number(m.virtualUs.toFixed(3)),
+                  output: m.output,
+                  outputCorrect: m.outputCorrect,
+                })),
+              },
       }),
     );
   } finally {
