@@ -1,2 +1,10 @@
-// The public API of the `microtvm` package. Each layer also has its own entry (see package.json "exports").
-export {};
+// The public API of the `microtvm` package. The protocol (errors, base85, wire types) and the
+// client (driving any Project API server) are exported flat; the other layers as namespaces, since
+// some of their names overlap (each layer also has its own entry: `microtvm/server`,
+// `microtvm/client`, `microtvm/protocol`, `microtvm/mlf`, `microtvm/session`, `microtvm/rpc`).
+export * from "./protocol/index.js";
+export * from "./client/index.js";
+export * as server from "./server/index.js";
+export * as mlf from "./mlf/index.js";
+export * as session from "./session/index.js";
+export * as rpc from "./rpc/index.js";
