@@ -1,10 +1,9 @@
-// Shared by the tests that run `microtvm` against real servers: running the CLI from source,
-// private copies of server directories, and a scan for processes left behind.
-import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+// Shared by the tests that run `microtvm` against real servers: the CLI from source and the
+// process scan (in the form these tests use), and private copies of server directories.
+import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "../helpers/paths.js";
+import { processesMentioning as processLines, runCli as runCliFromSource } from "../helpers/processes.js";
 
 export interface CliResult {
   status: number | null;
@@ -12,29 +11,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `microtvm ...args` from source with its own TMPDIR; never waits longer than `timeoutMs`. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", join(repoRoot, "test", "conformance", "run-cli.ts"), ...args],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (t: string) => (stdout += t));
-    child.stderr.setEncoding("utf8").on("data", (t: string) => (stderr += t));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+/** Runs `microtvm ...args` from source; never waits longer than `timeoutMs`. */
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 120_000,
+): Promise<CliResult> {
+  const { code, stdout, stderr } = await runCliFromSource(args, { env, timeoutMs });
+  return { status: code, stdout, stderr };
 }
 
 /** A fresh temporary directory. */
@@ -51,17 +35,5 @@ export function copyServer(source: string, prefix: string): string {
 
 /** Pids of running processes whose command line mentions `needle`. */
 export function processesMentioning(needle: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const zombie = stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z";
-      if (!zombie && cmdline.includes(needle)) found.push(Number(entry));
-    } catch {
-      /* the process ended while we looked */
-    }
-  }
-  return found;
+  return processLines(needle).map((line) => Number(line.split(":")[0]));
 }

@@ -2,10 +2,10 @@
 // and (against an in-memory device) device log lines and a device reset.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { assertNothingLeft, runCli, type CliRun } from "../helpers/processes.js";
 import { repoRoot } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
 import { monitorDevice } from "../../src/cli/inference/monitor.js";
@@ -17,7 +17,6 @@ import {
   type ByteTransport,
 } from "../../src/session/index.js";
 
-const CLI = join(repoRoot, "test", "conformance", "run-cli.ts");
 const BOOT_TERMINATE = "fe ff fd 03 00 00 00 00 00 02 66 77";
 
 let work: string;
@@ -30,53 +29,10 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function cli(
-  args: string[],
-  onStdout?: (soFar: string, pid: number) => void,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
-      stdout += text;
-      onStdout?.(stdout, child.pid!);
-    });
-    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`microtvm ${args.join(" ")} did not finish; stderr:\n${stderr}`));
-    }, 60_000);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function cli(args: string[], onStdout?: (soFar: string, pid: number) => void): Promise<CliRun> {
+  return runCli(args, { onStdout, timeoutMs: 60_000 });
 }
 
-function processesMentioning(path: string): string[] {
-  return readdirSync("/proc").flatMap((pid) => {
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) return [];
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-      return cmdline.includes(path) ? [`${pid}: ${cmdline}`] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-async function assertNothingLeft(dir: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (processesMentioning(dir).length > 0 && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(processesMentioning(dir), [], `processes left running for ${dir}`);
-}
-
-/** The example sine model's project, generated and built once. */
 async function sineProject(): Promise<string> {
   if (project) return project;
   const dir = join(work, "sine");

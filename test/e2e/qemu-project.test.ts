@@ -5,9 +5,10 @@
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { assertNothingLeft, pidMentioning, runCli, type CliRun } from "../helpers/processes.js";
 import { repoRoot, sharedFixture } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
 import { GeneratedProject, TemplateProject, type ProjectOptions } from "../../src/client/index.js";
@@ -17,72 +18,16 @@ import { generateCInterfaceHeader, writeMlf } from "../../src/mlf/index.js";
 import { tensorFromValues, tensorValues } from "../../src/rpc/index.js";
 import { predict, trainSine } from "../../examples/sine-model/model.js";
 
-const CLI = join(repoRoot, "test", "conformance", "run-cli.ts");
 const TEMPLATE = join(repoRoot, "templates", "qemu-cortex-m");
 const SAMPLES = ["yes", "no", "silence", "unknown"] as const;
-const CLI_TIMEOUT_MS = 120_000;
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type CliResult = CliRun;
 
 function cli(args: string[], onStderr?: (soFar: string) => void): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
-    child.stderr.setEncoding("utf8").on("data", (text: string) => {
-      stderr += text;
-      onStderr?.(stderr);
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(
-        new Error(`microtvm ${args.join(" ")} did not finish in ${CLI_TIMEOUT_MS} ms; stderr:\n${stderr}`),
-      );
-    }, CLI_TIMEOUT_MS);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Live processes whose command line mentions `text` (QEMU's has the project's ELF path). */
-function processesMentioning(text: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-      if (cmdline.includes(text)) found.push(`${pid}: ${cmdline}`);
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return found;
-}
-
-async function assertNothingLeft(text: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  let left = processesMentioning(text);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    left = processesMentioning(text);
-  }
-  assert.deepEqual(left, [], `processes left running for ${text}`);
+  return runCli(args, { onStderr });
 }
 
 function qemuPid(dir: string): number | undefined {
-  const line = processesMentioning(join(dir, "build", "firmware.elf")).find((l) => /qemu-system-arm/.test(l));
-  return line === undefined ? undefined : Number(line.split(":")[0]);
+  return pidMentioning(join(dir, "build", "firmware.elf"), /qemu-system-arm/);
 }
 
 let work: string;

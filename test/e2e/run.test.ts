@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { assertNothingLeft, pidMentioning, runCli, type CliRun } from "../helpers/processes.js";
 import { repoRoot, sharedFixture } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
 import { GeneratedProject } from "../../src/client/index.js";
@@ -17,75 +18,18 @@ import { predict, trainSine } from "../../examples/sine-model/model.js";
 
 const CLI = join(repoRoot, "test", "conformance", "run-cli.ts");
 const SAMPLES = ["yes", "no", "silence", "unknown"] as const;
-const CLI_TIMEOUT_MS = 120_000;
+type CliResult = CliRun;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI from source; `onStderr` sees stderr as it arrives (with the child's pid). */
+/** Runs the CLI from source; `onStderr` sees stderr as it arrives. */
 function cli(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; onStderr?: (soFar: string) => void } = {},
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
-    child.stderr.setEncoding("utf8").on("data", (text: string) => {
-      stderr += text;
-      options.onStderr?.(stderr);
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(
-        new Error(`microtvm ${args.join(" ")} did not finish in ${CLI_TIMEOUT_MS} ms; stderr:\n${stderr}`),
-      );
-    }, CLI_TIMEOUT_MS);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Live processes whose command line mentions `path` (zombies have none and are not counted). */
-function processesMentioning(path: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-      if (cmdline.includes(path)) found.push(`${pid}: ${cmdline}`);
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return found;
-}
-
-/** Fails unless every process started for `dir` is gone (within a short grace for reaping). */
-async function assertNothingLeft(dir: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  let left = processesMentioning(dir);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    left = processesMentioning(dir);
-  }
-  assert.deepEqual(left, [], `processes left running for ${dir}`);
+  return runCli(args, options);
 }
 
 function firmwarePid(dir: string): number | undefined {
-  const line = processesMentioning(join(dir, "build", "firmware"))[0];
-  return line === undefined ? undefined : Number(line.split(":")[0]);
+  return pidMentioning(join(dir, "build", "firmware"));
 }
 
 let work: string;
