@@ -1,8 +1,12 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The AOT executor and the module TVM's host drives it through.
  */
 #include <microtvm/aot_executor.h>
-#include <microtvm/registry.h>
+#include <microtvm/backend.h>
+#include <microtvm/errors.h>
+#include <microtvm/globals.h>
+#include <microtvm/modules.h>
 #include <ctype.h>
 #include <string.h>
 #include <tvm/runtime/crt/func_registry.h>
@@ -390,9 +394,16 @@ static const TVMFuncRegistry g_module_registry = {
     g_module_funcs};
 static const TVMModule g_module = {&g_module_registry};
 
-int mtvm_aot_executor_create_packed(TVMValue* args, int* type_codes, int num_args,
-                                    TVMValue* ret_value, int* ret_type_code,
-                                    void* resource_handle) {
+/* The host frees the module (or the runtime is reset): the executor goes with it. */
+static void release_module(const TVMModule* module) {
+  (void)module;
+  if (g_executor != NULL) mtvm_aot_executor_free(g_executor);
+  g_executor = NULL;
+}
+
+/* tvm.aot_executor.create(Module sys_lib, Device dev, Str model_name) */
+static int create_packed(TVMValue* args, int* type_codes, int num_args, TVMValue* ret_value,
+                         int* ret_type_code, void* resource_handle) {
   (void)resource_handle;
   if (num_args != 3) {
     mtvm_set_error("tvm.aot_executor.create takes (Module, Device, Str model_name), got %d args",
@@ -426,7 +437,7 @@ int mtvm_aot_executor_create_packed(TVMValue* args, int* type_codes, int num_arg
   tvm_crt_error_t err = mtvm_aot_executor_create(model, &ex);
   if (err != kTvmErrorNoError) return err;
   TVMModuleHandle handle;
-  int status = TVMModCreateFromCModule(&g_module, &handle);
+  int status = mtvm_module_add(&g_module, release_module, 0, &handle);
   if (status != 0) {
     mtvm_aot_executor_free(ex);
     return status;
@@ -437,11 +448,6 @@ int mtvm_aot_executor_create_packed(TVMValue* args, int* type_codes, int num_arg
   return 0;
 }
 
-void mtvm_aot_executor_on_module_free(const TVMModule* module) {
-  if (module == &g_module) mtvm_aot_executor_reset();
-}
-
-void mtvm_aot_executor_reset(void) {
-  if (g_executor != NULL) mtvm_aot_executor_free(g_executor);
-  g_executor = NULL;
+tvm_crt_error_t mtvm_aot_executor_register(void) {
+  return mtvm_global_register("tvm.aot_executor.create", create_packed, 0);
 }

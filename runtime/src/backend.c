@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The callbacks generated operator code makes into the runtime (c_backend_api.h).
  */
-#include <microtvm/memory.h>
-#include <microtvm/registry.h>
+#include <microtvm/backend.h>
+#include <microtvm/errors.h>
+#include <stdint.h>
 #include <tvm/runtime/c_backend_api.h>
 #include <tvm/runtime/crt/platform.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "microtvm/crc16.h"
 
 /* Bitwise form: no 512-byte table, which matters more on small targets than the speed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "microtvm/framing.h"
 
 #include "microtvm/crc16.h"

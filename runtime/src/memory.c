@@ -1,9 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Tracked data blocks, reference-counted arrays, and TVM's array / data-space C API over them.
  */
+#include <microtvm/errors.h>
 #include <microtvm/memory.h>
-#include <microtvm/model.h>
-#include <microtvm/registry.h>
 #include <string.h>
 #include <tvm/runtime/c_runtime_api.h>
 #include <tvm/runtime/crt/platform.h>
@@ -36,11 +36,6 @@ size_t mtvm_tensor_nbytes(int32_t ndim, const int64_t* shape, DLDataType dtype, 
 
 uintptr_t mtvm_tensor_address(const DLTensor* tensor) {
   return (uintptr_t)tensor->data + (uintptr_t)tensor->byte_offset;
-}
-
-size_t mtvm_tensor_info_nbytes(const mtvm_tensor_info_t* info) {
-  int ok;
-  return mtvm_tensor_nbytes(info->ndim, info->shape, info->dtype, &ok);
 }
 
 tvm_crt_error_t mtvm_data_alloc(size_t nbytes, size_t alignment, void** out) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The minRPC server: decodes one request packet, performs it, and encodes one reply packet.
  *
@@ -5,9 +6,10 @@
  * unsupported request here is answered with an Exception reply naming the problem, so a host
  * never waits for a reply that cannot come.
  */
+#include <microtvm/errors.h>
 #include <microtvm/memory.h>
-#include <microtvm/registry.h>
 #include <microtvm/rpc_server.h>
+#include <microtvm/runtime.h>
 #include <string.h>
 #include <tvm/runtime/c_runtime_api.h>
 #include <tvm/runtime/crt/platform.h>
@@ -528,36 +530,39 @@ static void handle_copy_from(mtvm_rpc_server_t* s, reader_t* r, arena_t* a) {
   put(s, src, (size_t)nbytes);
 }
 
-/* Checks a syscall's argument type codes against the expected list (-1 matches Null or Str). */
-static int expect_args(int code, const int* codes, int num, const int* want, int num_want) {
+/* Checks a syscall's argument type codes against the expected list (-1 matches Null or Str).
+ * On a mismatch replies with an Exception naming the expected codes and returns 0. */
+static int args_match(mtvm_rpc_server_t* s, int code, const int* codes, int num, const int* want,
+                      int num_want) {
   int ok = num == num_want;
   for (int i = 0; ok && i < num; i++) {
     ok = want[i] < 0 ? (codes[i] == kTVMNullptr || codes[i] == kTVMStr) : codes[i] == want[i];
   }
-  if (!ok) {
-    char list[64];
-    size_t used = 0;
-    for (int i = 0; i < num_want && used + 4 < sizeof(list); i++) {
-      int w = want[i] < 0 ? 4 : want[i];
-      list[used++] = (char)(i ? ',' : '[');
-      if (w >= 10) list[used++] = (char)('0' + w / 10);
-      list[used++] = (char)('0' + w % 10);
-    }
-    list[used++] = ']';
-    list[used] = '\0';
-    mtvm_set_error("syscall %d expects argument type codes %s, got %d arguments", code, list, num);
+  if (ok) return 1;
+  char list[64];
+  size_t used = 0;
+  for (int i = 0; i < num_want && used + 4 < sizeof(list); i++) {
+    int w = want[i] < 0 ? 4 : want[i];
+    list[used++] = (char)(i ? ',' : '[');
+    if (w >= 10) list[used++] = (char)('0' + w / 10);
+    list[used++] = (char)('0' + w % 10);
   }
-  return ok ? 0 : -1;
+  list[used++] = ']';
+  list[used] = '\0';
+  mtvm_set_error("syscall %d expects argument type codes %s, got %d arguments", code, list, num);
+  reply_exception(s, TVMGetLastError());
+  return 0;
 }
 
-#define EXPECT(...)                                                                       \
-  do {                                                                                    \
-    static const int want_[] = {__VA_ARGS__};                                             \
-    if (expect_args(code, codes, num, want_, (int)(sizeof(want_) / sizeof(want_[0])))) { \
-      reply_exception(s, TVMGetLastError());                                              \
-      return;                                                                             \
-    }                                                                                     \
-  } while (0)
+/* The argument lists of the syscalls (-1: Null or Str). */
+static const int kArgsStr[] = {kTVMStr};
+static const int kArgsHandleInt[] = {kTVMOpaqueHandle, kTVMArgInt};
+static const int kArgsAllocData[] = {kDLDevice, kTVMArgInt, kTVMArgInt, kTVMDataType};
+static const int kArgsTensorScope[] = {kTVMDLTensorHandle, -1};
+static const int kArgsDeviceHandle[] = {kDLDevice, kTVMOpaqueHandle};
+static const int kArgsDevice[] = {kDLDevice};
+static const int kArgsCopyAmong[] = {kTVMDLTensorHandle, kTVMDLTensorHandle, kTVMOpaqueHandle};
+#define ARG_COUNT(list) ((int)(sizeof(list) / sizeof((list)[0])))
 
 static void reply_status(mtvm_rpc_server_t* s, int err, const char* what) {
   if (err == 0) {
@@ -585,12 +590,12 @@ static void handle_syscall(mtvm_rpc_server_t* s, int32_t code, reader_t* r, aren
   void* out = NULL;
   switch (code) {
     case kRpcGetGlobalFunc:
-      EXPECT(kTVMStr);
+      if (!args_match(s, code, codes, num, kArgsStr, ARG_COUNT(kArgsStr))) return;
       TVMFuncGetGlobal(args[0].v_str, &out);
       reply_handle(s, out); /* 0 means "no such function", not an error */
       return;
     case kRpcFreeHandle: {
-      EXPECT(kTVMOpaqueHandle, kTVMArgInt);
+      if (!args_match(s, code, codes, num, kArgsHandleInt, ARG_COUNT(kArgsHandleInt))) return;
       int64_t type_code = args[1].v_int64;
       if (type_code == kTVMNDArrayHandle) {
         err = TVMArrayFree((TVMArrayHandle)args[0].v_handle);
@@ -615,7 +620,7 @@ static void handle_syscall(mtvm_rpc_server_t* s, int32_t code, reader_t* r, aren
       reply_exception(s, "GetAttr not supported");
       return;
     case kRpcDevAllocData:
-      EXPECT(kDLDevice, kTVMArgInt, kTVMArgInt, kTVMDataType);
+      if (!args_match(s, code, codes, num, kArgsAllocData, ARG_COUNT(kArgsAllocData))) return;
       if (args[1].v_int64 < 0 || args[2].v_int64 < 0 || (uint64_t)args[1].v_int64 > SIZE_MAX) {
         mtvm_set_error("DevAllocData: size %ld / alignment %ld is invalid", (long)args[1].v_int64,
                        (long)args[2].v_int64);
@@ -631,7 +636,7 @@ static void handle_syscall(mtvm_rpc_server_t* s, int32_t code, reader_t* r, aren
       }
       return;
     case kRpcDevAllocDataWithScope: {
-      EXPECT(kTVMDLTensorHandle, -1);
+      if (!args_match(s, code, codes, num, kArgsTensorScope, ARG_COUNT(kArgsTensorScope))) return;
       const DLTensor* t = (const DLTensor*)args[0].v_handle;
       err = TVMDeviceAllocDataSpaceWithScope(t->device, t->ndim, t->shape, t->dtype,
                                              codes[1] == kTVMStr ? args[1].v_str : NULL, &out);
@@ -643,7 +648,7 @@ static void handle_syscall(mtvm_rpc_server_t* s, int32_t code, reader_t* r, aren
       return;
     }
     case kRpcDevFreeData:
-      EXPECT(kDLDevice, kTVMOpaqueHandle);
+      if (!args_match(s, code, codes, num, kArgsDeviceHandle, ARG_COUNT(kArgsDeviceHandle))) return;
       reply_status(s, TVMDeviceFreeDataSpace(args[0].v_device, args[1].v_handle),
                    "DevFreeData failed");
       return;
@@ -651,15 +656,15 @@ static void handle_syscall(mtvm_rpc_server_t* s, int32_t code, reader_t* r, aren
     case kRpcDevFreeStream:
     case kRpcDevSetStream:
       /* There are no streams: every operation has completed when its reply is sent. */
-      EXPECT(kDLDevice, kTVMOpaqueHandle);
+      if (!args_match(s, code, codes, num, kArgsDeviceHandle, ARG_COUNT(kArgsDeviceHandle))) return;
       reply_void(s);
       return;
     case kRpcDevCreateStream:
-      EXPECT(kDLDevice);
+      if (!args_match(s, code, codes, num, kArgsDevice, ARG_COUNT(kArgsDevice))) return;
       reply_handle(s, NULL);
       return;
     case kRpcCopyAmongRemote:
-      EXPECT(kTVMDLTensorHandle, kTVMDLTensorHandle, kTVMOpaqueHandle);
+      if (!args_match(s, code, codes, num, kArgsCopyAmong, ARG_COUNT(kArgsCopyAmong))) return;
       reply_status(s,
                    TVMDeviceCopyDataFromTo((DLTensor*)args[0].v_handle,
                                            (DLTensor*)args[1].v_handle, args[2].v_handle),

@@ -1,7 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * runtime.RPCTimeEvaluator: times a module function on the device with the platform timer.
  */
-#include <microtvm/registry.h>
+#include <microtvm/errors.h>
+#include <microtvm/globals.h>
+#include <microtvm/modules.h>
+#include <microtvm/time_evaluator.h>
 #include <string.h>
 #include <tvm/runtime/crt/platform.h>
 
@@ -22,10 +26,8 @@ static evaluator_t g_eval;
 TVM_WEAK tvm_crt_error_t TVMPlatformBeforeMeasurement(void) { return kTvmErrorNoError; }
 TVM_WEAK tvm_crt_error_t TVMPlatformAfterMeasurement(void) { return kTvmErrorNoError; }
 
-void mtvm_time_evaluator_reset(void) { memset(&g_eval, 0, sizeof(g_eval)); }
-
-int mtvm_time_evaluator_create(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
-                               int* ret_code, void* resource_handle) {
+static int create(TVMValue* args, int* type_codes, int num_args, TVMValue* ret, int* ret_code,
+                  void* resource_handle) {
   (void)resource_handle;
   /* v0.14+ sends cache_flush_bytes (Int) before f_preproc; v0.10-v0.13 do not. */
   if (num_args != 11 && num_args != 12) {
@@ -106,12 +108,10 @@ static int measure(TVMValue* args, int* type_codes, int num_args, double* second
   return err;
 }
 
-int mtvm_time_evaluator_call(uint16_t function_index, TVMValue* args, int* type_codes,
-                             int num_args, TVMValue* ret, int* ret_code) {
-  if (g_eval.function_index == 0 || function_index != g_eval.function_index) {
-    mtvm_set_error("time evaluator handle is stale: a newer evaluator replaced it");
-    return kTvmErrorTimeEvaluatorBadHandle;
-  }
+/* A time-evaluator function, once resolve_evaluator has checked its handle. */
+static int call(TVMValue* args, int* type_codes, int num_args, TVMValue* ret, int* ret_code,
+                void* resource) {
+  (void)resource;
   const DLDevice cpu = {kDLCPU, 0};
   TVMByteArray* result = NULL;
   if (TVMPlatformMemoryAllocate(sizeof(TVMByteArray), cpu, (void**)&result) != 0) {
@@ -161,4 +161,23 @@ int mtvm_time_evaluator_call(uint16_t function_index, TVMValue* args, int* type_
   ret[0].v_handle = result;
   ret_code[0] = kTVMBytes;
   return 0;
+}
+
+static int resolve_evaluator(uint16_t function_index, TVMBackendPackedCFunc* out_func,
+                             void** out_resource) {
+  if (g_eval.function_index == 0 || function_index != g_eval.function_index) {
+    mtvm_set_error("time evaluator handle is stale: a newer evaluator replaced it");
+    return kTvmErrorTimeEvaluatorBadHandle;
+  }
+  *out_func = call;
+  *out_resource = NULL;
+  return 0;
+}
+
+tvm_crt_error_t mtvm_time_evaluator_register(void) {
+  memset(&g_eval, 0, sizeof(g_eval));
+  tvm_crt_error_t err = mtvm_pseudo_module_register(MTVM_TIME_EVALUATOR_MODULE_INDEX,
+                                                    "the time evaluator", resolve_evaluator);
+  if (err == kTvmErrorNoError) err = mtvm_global_register("runtime.RPCTimeEvaluator", create, 0);
+  return err;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "microtvm/transport_loop.h"
 
 static void on_session_event(void* ctx, mtvm_message_type_t type, const uint8_t* body,

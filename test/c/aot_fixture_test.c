@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * End-to-end AOT run of a real model through the RPC server, issuing the packets TVM's host sends
  * (spec 4.2): runtime.SystemLib, tvm.aot_executor.create, ModuleGetFunction, get_input, chunked

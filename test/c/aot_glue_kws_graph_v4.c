@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Model glue for the yes/no keyword-spotting graph archive (MLF v4, system library), written by
  * hand in the form the host template generates as firmware/models.c (docs/runtime.md). The graph

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Model glue for the sine AOT archive (MLF v5, C interface), written by hand in the form the host
  * template generates as firmware/models.c (docs/runtime.md). The entry takes the structs of data

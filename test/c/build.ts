@@ -1,6 +1,7 @@
 // Compiles the device runtime's C with the system compiler, for the C tests and for the echo
 // device the session integration tests talk to.
 import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../helpers/paths.js";
 
@@ -14,6 +15,15 @@ export const runtimeSources = [
   "transport_loop.c",
   "host/platform_host.c",
 ].map((file) => join(runtimeDir, "src", file));
+
+const sessionFiles = new Set(["crc16.c", "framing.c", "session.c", "transport_loop.c"]);
+
+/** The runtime sources of the RPC side (server, modules, globals, executors), as the host template
+ * compiles them: every C file in runtime/src but the session's. */
+export const rpcRuntimeSources = readdirSync(join(runtimeDir, "src"))
+  .filter((file) => file.endsWith(".c") && !sessionFiles.has(file))
+  .sort()
+  .map((file) => join(runtimeDir, "src", file));
 
 export const strictFlags = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-g"];
 export const sanitizerFlags = [

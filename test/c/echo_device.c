@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A host-emulated device for tests: the runtime's transport loop over stdin/stdout, echoing every
  * Normal message back. It logs a greeting at boot. Bodies starting with a command word do more:

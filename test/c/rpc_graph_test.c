@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Host-side graph execution of a real model through the RPC server, issuing the packets TVM's
  * host graph executor sends (spec 4.4): runtime.SystemLib, ModuleGetFunction for

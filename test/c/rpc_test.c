@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Packet-level tests of the minRPC server: the worked byte examples of the protocol, every request
  * kind, the AOT executor and time evaluator on hand-written models, and an Exception reply for
  * every malformed or failing request. Ends by checking that the server released all memory.
  */
 #include <microtvm/memory.h>
-#include <microtvm/registry.h>
+#include <microtvm/errors.h>
 #include <microtvm/rpc_server.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -845,7 +846,7 @@ static void test_backend(void) {
   void* echo_ptr;
   memcpy(&echo_ptr, &echo_fn, sizeof(echo_ptr));
   check(TVMBackendRegisterSystemLibSymbol("test.registered", echo_ptr) == 0 &&
-            rpc_get_global("test.registered") == 0x80028006u,
+            rpc_get_global("test.registered") == 0x80028007u,
         "TVMBackendRegisterSystemLibSymbol adds a global function", "%s", reply_message());
   size_t off;
   pkt_t a;
@@ -853,7 +854,7 @@ static void test_backend(void) {
   a.len = 0;
   pkt_seq(&a, 1, &code);
   pkt_u64(&a, 77);
-  check(rpc_call(0x80028006u, &a, &off) == kTVMArgInt && rd_u64(off) == 77,
+  check(rpc_call(0x80028007u, &a, &off) == kTVMArgInt && rd_u64(off) == 77,
         "a registered global function is callable", "%s", reply_message());
   TVMFunctionHandle f = NULL;
   check(TVMBackendGetFuncFromEnv(NULL, "runtime.SystemLib", &f) == 0 && f != NULL &&

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Platform hooks for the runtime's C tests: malloc-backed memory that counts live blocks (so a test
  * can assert that nothing leaked) and can be told to fail, a monotonic timer and a fixed random

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test-only controls of the malloc-backed platform in rpc_test_platform.c. */
 #ifndef MICROTVM_TEST_RPC_TEST_PLATFORM_H_
 #define MICROTVM_TEST_RPC_TEST_PLATFORM_H_

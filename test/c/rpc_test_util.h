@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Helpers for the runtime's C tests: build request packets byte by byte, hand them to the RPC
  * server, and read the reply. Each check prints "ok <name>" or "not ok <name>: <why>"; the TS

@@ -21,19 +21,13 @@ import type { TestContext } from "node:test";
 import { x as extractTar } from "tar";
 import { repoRoot, sharedFixture } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
+import { rpcRuntimeSources } from "./build.js";
 
 const runtimeInclude = join(repoRoot, "runtime", "include");
 const testDir = join(repoRoot, "test", "c");
 
 /** The runtime sources of the RPC server side (framing and session are tested elsewhere). */
-const runtimeSources = [
-  "registry.c",
-  "memory.c",
-  "backend.c",
-  "rpc_server.c",
-  "aot_executor.c",
-  "time_evaluator.c",
-].map((f) => join(repoRoot, "runtime", "src", f));
+const runtimeSources = rpcRuntimeSources;
 const testSupport = ["rpc_test_platform.c", "rpc_test_util.c"].map((f) => join(testDir, f));
 
 const strict = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1", "-g"];
@@ -188,6 +182,32 @@ for (const variant of variants) {
         "ok all device memory released",
       ])
         assert.ok(ok.includes(name), `missing check: ${name}`);
+    });
+  });
+
+  test(`microtvm.build_stamp returns the digest from microtvm_build_stamp.h, or "" without it (${variant.name})`, (t) => {
+    if (!requireCc(t)) return;
+    withWorkDir((dir) => {
+      const sources = [...runtimeSources, ...testSupport, join(testDir, "build_stamp_test.c")];
+      // The header a template generates in its build directory, on the include path.
+      const stampDir = join(dir, "stamp");
+      mkdirSync(stampDir);
+      const digest = "4f".repeat(32);
+      writeFileSync(join(stampDir, "microtvm_build_stamp.h"), `#define MICROTVM_BUILD_STAMP "${digest}"\n`);
+      link(join(dir, "stamped"), sources, [stampDir], variant.flags, dir);
+      const stamped = runProgram(join(dir, "stamped"), [digest], dir);
+      assert.ok(
+        stamped.includes("ok microtvm.build_stamp returns the digest compiled in"),
+        stamped.join("\n"),
+      );
+      // The check itself must be able to fail: the stamped firmware does not return another digest.
+      const wrong = spawnSync(join(dir, "stamped"), ["0".repeat(64)], { cwd: dir, encoding: "utf8" });
+      assert.notEqual(wrong.status, 0);
+      assert.match(wrong.stdout, /^not ok microtvm\.build_stamp returns the digest compiled in: .*4f4f/m);
+
+      link(join(dir, "unstamped"), sources, [], variant.flags, dir);
+      const unstamped = runProgram(join(dir, "unstamped"), [""], dir);
+      assert.equal(unstamped.length, 4, unstamped.join("\n"));
     });
   });
 

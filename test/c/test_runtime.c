@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests of the device runtime's framing, session, transport loop and host platform hooks.
  * The golden vectors come from test/vectors/session-framing.json through the generated

@@ -20,6 +20,7 @@ import {
 } from "../../src/rpc/index.js";
 import { repoRoot } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
+import { rpcRuntimeSources } from "../c/build.js";
 
 const harnessSource = String.raw`
 #include <microtvm/rpc_server.h>
@@ -100,15 +101,9 @@ int main(int argc, char** argv) {
 `;
 
 const runtimeSources = [
-  "rpc_server.c",
-  "registry.c",
-  "memory.c",
-  "aot_executor.c",
-  "time_evaluator.c",
-  "backend.c",
-  "crc16.c",
-  "host/platform_host.c",
-].map((file) => join(repoRoot, "runtime", "src", file));
+  ...rpcRuntimeSources,
+  ...["crc16.c", "host/platform_host.c"].map((file) => join(repoRoot, "runtime", "src", file)),
+];
 
 /** Compiles the packet device; one build for the whole file. */
 function buildDevice(dir: string): string {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * DLPack tensor interchange types (the subset of DLPack v0.8 that TVM's C ABI uses). Field order,
  * sizes and enum values are fixed by the DLPack specification: generated model code and the RPC

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The AOT executor: runs a registered model's entry function on arrays it owns. The host reaches it
  * through the global tvm.aot_executor.create(Module sys_lib, Device {1,0}, Str model_name), which
@@ -28,16 +29,9 @@ tvm_crt_error_t mtvm_aot_executor_run(mtvm_aot_executor_t* executor);
 /* Drops the executor's references on its arrays and frees it. */
 void mtvm_aot_executor_free(mtvm_aot_executor_t* executor);
 
-/* The packed function behind the global tvm.aot_executor.create. */
-int mtvm_aot_executor_create_packed(TVMValue* args, int* type_codes, int num_args,
-                                    TVMValue* ret_value, int* ret_type_code,
-                                    void* resource_handle);
-
-/* Called by the module table when a module is freed: releases the executor behind it. */
-void mtvm_aot_executor_on_module_free(const TVMModule* module);
-
-/* Releases the current executor, if any (server shutdown). */
-void mtvm_aot_executor_reset(void);
+/* Registers the global tvm.aot_executor.create. Its module leaves with the executor: when the
+ * host frees it or the runtime is reset, the executor and its references go too. */
+tvm_crt_error_t mtvm_aot_executor_register(void);
 
 #ifdef __cplusplus
 }

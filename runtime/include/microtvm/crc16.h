@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * CRC-16 used by the framing layer: polynomial 0x1021, initial value 0xFFFF, no reflection, no
  * final XOR (CRC-16/IBM-3740, a.k.a. CRC-16/CCITT-FALSE). Check value of "123456789" is 0x29B1.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Framing layer, wire-compatible with TVM's micro RPC framing:
  *

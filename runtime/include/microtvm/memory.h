@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Memory the host allocates on the device, and reference-counted arrays.
  *
@@ -56,21 +57,6 @@ void mtvm_ndarray_retain(mtvm_ndarray_t* array);
 tvm_crt_error_t mtvm_ndarray_release(mtvm_ndarray_t* array);
 /* The live array whose handle is `handle`, or NULL. */
 mtvm_ndarray_t* mtvm_ndarray_find(const void* handle);
-
-/* Workspace (TVMBackendAllocWorkspace) bookkeeping. Generated code drops the error of a failed
- * workspace allocation inside an operator it calls, and returns early without freeing the blocks it
- * already holds; a call bracketed by mtvm_workspace_mark / mtvm_workspace_end cannot hide either. */
-typedef struct {
-  uint32_t serial;   /* workspace blocks allocated so far */
-  uint32_t failures; /* workspace allocations refused so far */
-} mtvm_workspace_mark_t;
-
-mtvm_workspace_mark_t mtvm_workspace_mark(void);
-/* Ends a bracketed call that returned rc: frees every workspace block allocated since the mark
- * that is still live, and when a workspace allocation failed since the mark but rc is 0, sets the
- * last error ("<what> ["<name>"] failed: a workspace allocation of N bytes ran out of memory ...")
- * and returns kTvmErrorPlatformNoMemory. Otherwise returns rc. name may be NULL. */
-int mtvm_workspace_end(mtvm_workspace_mark_t mark, int rc, const char* what, const char* name);
 
 /* Frees every tracked block and array (server shutdown). */
 void mtvm_memory_release_all(void);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The model descriptor: what the runtime needs to know about one compiled model. TVM's own runtime
  * reads this from a generated `tvmgen_<name>_get_c_metadata()`, which only packed AOT archives from
@@ -18,6 +19,10 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+#ifndef MTVM_MAX_MODELS
+#define MTVM_MAX_MODELS 4
 #endif
 
 /* How the model's entry function is called. */
@@ -65,6 +70,12 @@ typedef struct {
  * MTVM_MAX_MODELS (4) models are registered, kTvmErrorFunctionAlreadyDefined when another model
  * has the same name. */
 tvm_crt_error_t mtvm_model_register(const mtvm_model_t* model);
+
+/* The registered model of that name, or NULL. */
+const mtvm_model_t* mtvm_model_find(const char* name);
+
+/* The first registered model (in registration order) built with system-lib, or NULL. */
+const mtvm_model_t* mtvm_model_with_system_lib(void);
 
 /* Byte size of a tensor described by info: prod(shape) * ceil(bits * lanes / 8). */
 size_t mtvm_tensor_info_nbytes(const mtvm_tensor_info_t* info);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The minRPC server: a pure packet handler. The session layer hands it one whole minRPC packet (the
  * body of one Normal session message: u64 length, i32 code, code-specific body) and it answers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Session layer, wire-compatible with TVM's micro RPC session. Every frame payload is
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Glue between a byte transport and a message handler: feed it whatever bytes arrive, and it
  * runs the unframer and the session and calls the handler once for every complete Normal message

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The TVM platform hooks for the host-emulated device (a plain process talking over
  * stdin/stdout): memory from a static pool, a monotonic timer, random bytes from /dev/urandom.

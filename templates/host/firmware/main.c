@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Firmware of the host template: the device runtime as an ordinary process. The Project API
  * server starts it with pipes; stdin carries framed bytes from the host, stdout carries framed

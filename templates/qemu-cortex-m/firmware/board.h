@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the firmware needs to know about the board. The Makefile defines these from the board
  * table (boards.mk); the defaults are the MPS2 FPGA images QEMU emulates (AN385, AN386, AN500),

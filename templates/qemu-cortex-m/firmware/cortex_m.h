@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The few ARMv7-M system registers this firmware touches (System Control Block, SysTick, NVIC),
  * at their architectural addresses, so the firmware needs no vendor headers.

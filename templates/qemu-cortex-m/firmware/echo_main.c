@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Echo firmware: the runtime's transport loop over the UART, echoing every Normal message of the
  * session. It logs a greeting at boot. Bodies that are a command word do more:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Included before every file of the model's generated C (the Makefile's -include).
  *
  * TVM's Cortex-M kernels include <arm_acle.h> and call the ACLE DSP intrinsics (__smlad, ...);

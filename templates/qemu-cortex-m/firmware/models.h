@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The models compiled into the RPC firmware: a generated models.c defines one mtvm_model_t per
  * model (see the runtime documentation) and this list, which rpc_main.c registers with the RPC

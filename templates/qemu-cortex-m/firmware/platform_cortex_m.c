@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The TVM platform hooks for a bare-metal Cortex-M board: memory from a static pool, a timer on
  * SysTick, random bytes from a PRNG seeded by the timer, abort as a Log message then a halt.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Cortex-M extras of the platform hooks (runtime/include/tvm/runtime/crt/platform.h):
  * a 64-bit SysTick tick count and where an abort is reported.

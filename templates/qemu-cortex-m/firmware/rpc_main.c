@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * RPC firmware: the device runtime's minRPC server behind the session, over the UART. The host
  * drives it as TVM drives a microTVM device (runtime.SystemLib, tvm.aot_executor.create,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Vector table and reset handler. The reset handler enables the FPU (when the code is built for
  * one), copies .data from flash, zeroes .bss and .psram_bss, runs constructors and calls main.

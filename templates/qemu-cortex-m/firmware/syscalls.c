@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The system calls newlib(-nano) may reach for. The heap (malloc, and printf's buffers if it
  * wants any) grows from the end of .bss towards the end of RAM; there is no file system, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The transport to the host: the board's CMSDK APB UART. Received bytes are taken by the receive
  * interrupt into a ring buffer; when the ring is full the interrupt leaves the byte in the UART,

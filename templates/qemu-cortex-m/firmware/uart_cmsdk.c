@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CMSDK APB UART driver (ARM DDI 0479 register map), receive on interrupt into a ring buffer. */
 #include "uart.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * UART echo without framing: every received byte is sent back. It measures the emulated UART's
  * ceiling (bench/qemu-transport.ts) and checks the wiring of a real board with a serial terminal.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Functions that TVM-generated operator code calls back into the runtime: workspace memory,
  * (serial) parallel launch, system-library symbol registration. Signatures follow TVM's ABI.

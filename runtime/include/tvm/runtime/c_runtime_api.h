@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TVM's C runtime ABI as the device runtime implements it: the value union and type codes of packed
  * calls, handle types, the last-error functions, and the function/module/array entry points that

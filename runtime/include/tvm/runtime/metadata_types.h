@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The model description TVM (v0.9 and later) compiles into AOT archives built for the packed
  * interface: `tvmgen_<name>_get_c_metadata()` returns a pointer to one TVMMetadata. Generated C

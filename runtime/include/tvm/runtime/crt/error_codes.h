@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Error codes of the device runtime, numbered as TVM's C runtime numbers them so that a code
  * reported by a device means the same on both sides: (category << 8) | index.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Function registries: a blob of NUL-separated names plus a parallel array of function pointers,
  * the form TVM's code generator emits for a system library.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A C module: a function registry. Generated code built with the `system-lib` option defines
  * TVMSystemLibEntryPoint() returning its module (operators, and for AOT the run function).

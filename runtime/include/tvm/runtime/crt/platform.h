@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The platform hooks a port of the device runtime provides (one implementation per template:
  * the host process, a Cortex-M board, ...). Names and signatures are TVM's, so code written for
