@@ -2,6 +2,8 @@
 // `-o key=value` flag, the flags that control how a server is launched, and the mapping of
 // client errors to the documented exit codes.
 import type { Command } from "commander";
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import {
   NotATemplateProjectError,
   ProjectApiServerNotFoundError,
@@ -39,6 +41,49 @@ export function addServerFlags(command: Command): Command {
 export interface ServerFlags {
   python?: string;
   verbose?: boolean;
+}
+
+/**
+ * Adds `--standalone-crt-dir <dir>`: the C runtime sent to a template as `standalone_crt_dir`.
+ * Only foreign templates (TVM's `crt`, `zephyr`, `arduino`) use it; ours copy this package's runtime.
+ */
+export function addStandaloneCrtFlag(command: Command): Command {
+  return command.option(
+    "--standalone-crt-dir <dir>",
+    "the C runtime sent to the template as standalone_crt_dir, e.g. TVM's standalone_crt " +
+      "(default: $TVM_STANDALONE_CRT_DIR when set, else this package's runtime/); the built-in " +
+      "templates ignore it and always use this package's runtime/",
+  );
+}
+
+/**
+ * The `standalone_crt_dir` to send: the flag, else `$TVM_STANDALONE_CRT_DIR`, else undefined (the
+ * client then sends this package's runtime). A named directory must exist.
+ */
+export function standaloneCrtDirFrom(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const given = flag ?? (env.TVM_STANDALONE_CRT_DIR || undefined);
+  if (given === undefined) return undefined;
+  const dir = resolve(given);
+  const where = flag !== undefined ? "--standalone-crt-dir" : "$TVM_STANDALONE_CRT_DIR";
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new CliError(
+      `${where} ${dir} does not exist; give TVM's standalone_crt directory`,
+      ExitCode.badInput,
+    );
+  }
+  if (!isDir) {
+    throw new CliError(
+      `${where} ${dir} is not a directory; give TVM's standalone_crt directory`,
+      ExitCode.badInput,
+    );
+  }
+  return dir;
 }
 
 /** Launch options from the server flags: server output goes to our stderr only with --verbose. */

@@ -3,6 +3,7 @@ export * from "./model.js";
 export { openMlf, buildModel, type OpenOptions } from "./read.js";
 export { extractMlf, type ExtractResult } from "./extract.js";
 export { writeMlf, type WriteMlfOptions, type WriteTensor } from "./writer.js";
+export { repackRegistryCount, widenRegistryCount, type RepackResult } from "./repack.js";
 export {
   parseParams,
   serializeParams,

@@ -54,6 +54,17 @@ export class RpcUsageError extends RpcError {
   override name = "RpcUsageError";
 }
 
+/** A graph's operator is not in the device's system lib (firmware built from another model, or a registry it cannot read). */
+export class MissingKernelError extends RpcUsageError {
+  override name = "MissingKernelError";
+  constructor(
+    message: string,
+    readonly kernel: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Reading or writing a tensor file failed; the message names the file, what was expected and what was found. */
 export class TensorIoError extends RpcError {
   override name = "TensorIoError";

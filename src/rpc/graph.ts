@@ -11,7 +11,7 @@ import {
   tensorBytes,
   type DLDataType,
 } from "./dtype.js";
-import { RpcError, RpcUsageError } from "./errors.js";
+import { MissingKernelError, RpcError, RpcUsageError } from "./errors.js";
 import { RemoteNDArray, type RemoteFunction, type RemoteRuntime } from "./remote.js";
 import type { HostTensor } from "./tensors.js";
 import type { TensorInfo } from "./aot.js";
@@ -311,8 +311,9 @@ export class GraphExecutor {
         if (!fn) {
           fn = await systemLib.getFunction(name);
           if (!fn) {
-            throw new RpcUsageError(
+            throw new MissingKernelError(
               `graph node ${nid} (${node.name}) needs kernel "${name}", which the device's system lib does not have; is the firmware built from this model?`,
+              name,
             );
           }
           byName.set(name, fn);

@@ -14,7 +14,14 @@ import {
 import { dirname, relative, resolve, sep } from "node:path";
 import { TemplateProject, type ProjectOptions } from "../../client/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
-import { addProjectOptionFlag, addServerFlags, parseProjectOptions, type ServerFlags } from "../options.js";
+import {
+  addProjectOptionFlag,
+  addServerFlags,
+  addStandaloneCrtFlag,
+  parseProjectOptions,
+  standaloneCrtDirFrom,
+  type ServerFlags,
+} from "../options.js";
 import { fileErrorToCliError, makeDirectories, removeEmptyDirectories } from "../file-errors.js";
 import { interruptible } from "../interrupt.js";
 import { printJson } from "../output.js";
@@ -31,6 +38,7 @@ interface CreateFlags extends ServerFlags {
   projectOption?: string[];
   force?: boolean;
   json?: boolean;
+  standaloneCrtDir?: string;
 }
 
 export function createProjectCommand(program: Command): void {
@@ -46,6 +54,7 @@ export function createProjectCommand(program: Command): void {
       "replace <project-dir> if it is an existing generated project (checked first, deleted last)",
     );
   addProjectOptionFlag(command);
+  addStandaloneCrtFlag(command);
   addServerFlags(command)
     .option("--json", "print one JSON document (schema microtvm.create-project/1)")
     .addHelpText("after", () => builtInOptionsHelp())
@@ -122,6 +131,7 @@ async function createProject(projectDirArg: string, mlfArg: string, flags: Creat
   // Everything is checked before anything is deleted or created.
   const template = resolveTemplate(flags.template);
   const mlf = resolve(mlfArg);
+  const standaloneCrtDir = standaloneCrtDirFrom(flags.standaloneCrtDir);
   await checkModelArchive(mlf);
   const target = resolve(projectDirArg);
   const exists = existsSync(target);
@@ -163,7 +173,7 @@ async function createProject(projectDirArg: string, mlfArg: string, flags: Creat
         started = true;
         const tp = templateProject;
         const generated = await progress.step(`generating ${target} from ${mlf}`, () =>
-          tp.generateProject(mlf, target, given),
+          tp.generateProject(mlf, target, given, standaloneCrtDir ? { standaloneCrtDir } : {}),
         );
         info = generated.info();
         await generated.close();

@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { readFile } from "node:fs/promises";
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { MlfError, parseParams, writeMlf, type WriteTensor } from "../../mlf/index.js";
+import { writeFile } from "node:fs/promises";
+import { MlfError, parseParams, repackRegistryCount, writeMlf, type WriteTensor } from "../../mlf/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { fileErrorToCliError } from "../file-errors.js";
 import { printJson } from "../output.js";
@@ -52,19 +53,68 @@ function checkOutputPath(output: string): void {
   }
 }
 
+/**
+ * `pack --repack-registry <archive>`: the same archive with its system-lib function registry
+ * count widened to the 2 bytes that TVM 0.9+'s standalone CRT reads.
+ */
+async function repackRegistry(archive: string, output: string, json: boolean | undefined): Promise<void> {
+  const input = resolve(archive);
+  if (!existsSync(input) || statSync(input).isDirectory())
+    throw new CliError(`--repack-registry ${archive}: not an archive file`, ExitCode.badInput);
+  if (resolve(output) === input)
+    throw new CliError(`--output must differ from the archive being re-packed (${archive})`, ExitCode.usage);
+  let result;
+  try {
+    result = await repackRegistryCount(input);
+  } catch (error) {
+    if (error instanceof MlfError)
+      throw new CliError(`${error.message} [${error.code}]`, ExitCode.badInput, { cause: error });
+    throw error;
+  }
+  try {
+    await writeFile(output, result.tar);
+  } catch (error) {
+    const plain = fileErrorToCliError(error)?.message ?? (error as Error).message;
+    throw new CliError(`cannot write ${output}: ${plain}`, ExitCode.badInput, { cause: error });
+  }
+  if (json) {
+    printJson("microtvm.pack/1", {
+      path: resolve(output),
+      bytes: result.tar.length,
+      repacked_from: input,
+      rewritten: result.rewritten,
+      function_count: result.rewritten.length > 0 ? result.count : null,
+    });
+  } else if (result.rewritten.length > 0) {
+    process.stdout.write(
+      `wrote ${output} (${result.tar.length} bytes): function registry count of ${result.count} widened to 2 bytes in ${result.rewritten.join(", ")}\n`,
+    );
+  } else {
+    process.stdout.write(
+      `wrote ${output} (${result.tar.length} bytes): its registry count was 2 bytes already\n`,
+    );
+  }
+}
+
 /** `microtvm pack`: writes a Model Library Format version 7 archive from C sources and a tensor description. */
 export function packCommand(program: Command): void {
   program
     .command("pack")
     .description(
-      "write a Model Library Format v7 archive (AOT, C interface) from C sources and a tensor description",
+      "write a Model Library Format v7 archive (AOT, C interface) from C sources and a tensor description, " +
+        "or re-pack a system-lib archive for TVM's standalone CRT (--repack-registry)",
     )
     .requiredOption("-o, --output <file>", "the archive to write (.tar)")
-    .requiredOption(
+    .option(
       "--tensors <file>",
       'JSON: {"inputs": [{name, dtype, shape}], "outputs": [...], "workspace_bytes": n}',
     )
-    .requiredOption("--source <file...>", "C sources in order (become <module>_lib0.c, _lib1.c, ...)")
+    .option("--source <file...>", "C sources in order (become <module>_lib0.c, _lib1.c, ...)")
+    .option(
+      "--repack-registry <archive>",
+      "instead: copy <archive>, writing its function registry count in 2 bytes (TVM 0.9+'s CRT reads 2; " +
+        "Model Library Format v4 archives wrote 1)",
+    )
     .option("--header <file>", "the C-interface header (generated from the tensors when omitted)")
     .option("--params <file>", "a TVM .params file to include (default: an empty one)")
     .option("--relay <file>", "the model's Relay text (src/<module>.relay)")
@@ -75,8 +125,9 @@ export function packCommand(program: Command): void {
     .action(
       async (opts: {
         output: string;
-        tensors: string;
-        source: string[];
+        tensors?: string;
+        source?: string[];
+        repackRegistry?: string;
         header?: string;
         params?: string;
         relay?: string;
@@ -86,15 +137,28 @@ export function packCommand(program: Command): void {
         json?: boolean;
       }) => {
         checkOutputPath(opts.output);
+        if (opts.repackRegistry !== undefined) {
+          if (opts.tensors !== undefined || opts.source !== undefined)
+            throw new CliError("--repack-registry takes no --tensors or --source", ExitCode.usage);
+          await repackRegistry(opts.repackRegistry, opts.output, opts.json);
+          return;
+        }
+        if (opts.tensors === undefined || opts.source === undefined)
+          throw new CliError(
+            "pack needs --tensors and --source (or --repack-registry <archive>)",
+            ExitCode.usage,
+          );
+        const tensorsFile = opts.tensors;
+        const sourceFiles = opts.source;
         let desc: TensorFile;
         try {
           desc = JSON.parse(
-            (await readInput(opts.tensors, "tensor description")).toString("utf8"),
+            (await readInput(tensorsFile, "tensor description")).toString("utf8"),
           ) as TensorFile;
         } catch (error) {
           if (error instanceof CliError) throw error;
           throw new CliError(
-            `${opts.tensors}: not valid JSON (${(error as Error).message})`,
+            `${tensorsFile}: not valid JSON (${(error as Error).message})`,
             ExitCode.badInput,
           );
         }
@@ -106,11 +170,11 @@ export function packCommand(program: Command): void {
             : (desc.workspace_bytes ?? 0);
         if (!Number.isInteger(workspace) || workspace < 0)
           throw new CliError(
-            `${opts.workspace !== undefined ? "--workspace" : `workspace_bytes in ${opts.tensors}`} must be a non-negative integer, got ${JSON.stringify(opts.workspace ?? desc.workspace_bytes)}`,
+            `${opts.workspace !== undefined ? "--workspace" : `workspace_bytes in ${tensorsFile}`} must be a non-negative integer, got ${JSON.stringify(opts.workspace ?? desc.workspace_bytes)}`,
             ExitCode.usage,
           );
         const sources = await Promise.all(
-          opts.source.map(async (s) => ({ name: basename(s), content: await readInput(s, "source") })),
+          sourceFiles.map(async (s) => ({ name: basename(s), content: await readInput(s, "source") })),
         );
         try {
           const params = opts.params
@@ -120,8 +184,8 @@ export function packCommand(program: Command): void {
             moduleName: opts.module,
             sources,
             header: opts.header ? (await readInput(opts.header, "header")).toString("utf8") : undefined,
-            inputs: checkTensors(desc.inputs, "inputs", opts.tensors),
-            outputs: checkTensors(desc.outputs, "outputs", opts.tensors),
+            inputs: checkTensors(desc.inputs, "inputs", tensorsFile),
+            outputs: checkTensors(desc.outputs, "outputs", tensorsFile),
             workspaceBytes: workspace,
             parameters: params.map((p) => ({ name: p.name, dtype: p.dtype, shape: p.shape, data: p.raw })),
             relay: opts.relay ? (await readInput(opts.relay, "Relay text")).toString("utf8") : undefined,

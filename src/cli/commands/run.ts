@@ -9,7 +9,13 @@ import { RpcError, writeTensorFile, type FillMode } from "../../rpc/index.js";
 import { SessionError } from "../../session/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { fileErrorToCliError, makeDirectories, removeEmptyDirectories } from "../file-errors.js";
-import { addProjectOptionFlag, addServerFlags, collectRepeated, type ServerFlags } from "../options.js";
+import {
+  addProjectOptionFlag,
+  addServerFlags,
+  addStandaloneCrtFlag,
+  collectRepeated,
+  type ServerFlags,
+} from "../options.js";
 import { formatTable, printJson } from "../output.js";
 import { FILL_MODES, resolveInputs, type ResolvedInput } from "../inference/inputs.js";
 import { loadProjectModel, type InferenceModel } from "../inference/model.js";
@@ -42,6 +48,7 @@ interface RunFlags extends ServerFlags {
   model?: string;
   build: boolean;
   timeout?: number;
+  standaloneCrtDir?: string;
 }
 
 function positiveInt(name: string, min: number) {
@@ -115,6 +122,7 @@ export function runCommand(program: Command): void {
       seconds,
     );
   addProjectOptionFlag(command);
+  addStandaloneCrtFlag(command);
   addServerFlags(command)
     .option("--json", "print one JSON document (schema microtvm.run/1)")
     .addHelpText(

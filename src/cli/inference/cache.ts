@@ -95,14 +95,19 @@ export async function cachedProject(
   assignments: readonly string[],
   launch: LaunchOptions,
   progress: Progress,
+  standaloneCrtDir?: string,
 ): Promise<CachedProject> {
   const archiveSha256 = await sha256File(archive);
   const templateProject = await TemplateProject.open(template.dir, launch);
   try {
     const given = parseProjectOptions(assignments, templateProject.info().projectOptions);
+    // Built-in templates copy this package's runtime whatever is sent; a foreign template copies
+    // the standalone CRT it is given, so that C runtime's content is part of its key.
+    const crt = createHash("sha256");
+    if (!template.builtIn && standaloneCrtDir !== undefined) hashTree(crt, standaloneCrtDir);
     const key = createHash("sha256")
       .update(
-        `${archiveSha256}\n${template.builtIn ? template.name : template.dir}\n${templateFingerprint(template.dir)}\n${canonicalOptions(given)}`,
+        `${archiveSha256}\n${template.builtIn ? template.name : template.dir}\n${templateFingerprint(template.dir)}\n${canonicalOptions(given)}\n${crt.digest("hex")}`,
       )
       .digest("hex")
       .slice(0, 20);
@@ -122,7 +127,12 @@ export async function cachedProject(
     rmSync(temporary, { recursive: true, force: true });
     try {
       const generated = await progress.step(`generating a ${template.name} project for ${archive}`, () =>
-        templateProject.generateProject(archive, temporary, given),
+        templateProject.generateProject(
+          archive,
+          temporary,
+          given,
+          standaloneCrtDir !== undefined ? { standaloneCrtDir } : {},
+        ),
       );
       await generated.close();
       saveOptions(temporary, given, template.name);

@@ -3,12 +3,14 @@
 import {
   AotExecutor,
   GraphExecutor,
+  MissingKernelError,
   RemoteFunction,
   timeEvaluator,
   timingStats,
   type HostTensor,
   type RemoteRuntime,
 } from "../../rpc/index.js";
+import { CliError, ExitCode } from "../exit-codes.js";
 import type { InferenceModel } from "./model.js";
 
 export interface DeviceTiming {
@@ -116,6 +118,25 @@ class GraphModelExecutor implements ModelExecutor {
   }
 }
 
+/**
+ * A kernel missing from firmware built from a 1-byte-count registry is almost always a C runtime
+ * that reads the count as 2 bytes (TVM 0.9+'s standalone CRT; ours reads both): every name it
+ * looks up is shifted by one byte. Says so, and how to re-pack the archive.
+ */
+function registryCountError(error: unknown, model: InferenceModel): unknown {
+  if (!(error instanceof MissingKernelError) || model.registryCountStyle !== "u8-count") return error;
+  return new CliError(
+    `device: the firmware's system lib has none of the model's operators (first missing: ${error.kernel}). ` +
+      "The archive's function registry writes its count in 1 byte, as Model Library Format version 4 " +
+      "archives (TVM 0.8) do; this firmware's C runtime reads a 2-byte count (TVM 0.9 and later, e.g. " +
+      "TVM's standalone CRT), so it finds no function by name. Re-pack the archive with " +
+      "`microtvm pack --repack-registry <archive> -o <new.tar>` and generate the project from that, " +
+      "or use a microtvm template",
+    ExitCode.failed,
+    { cause: error },
+  );
+}
+
 /** Creates the executor the model needs on a connected device. */
 export async function createExecutor(runtime: RemoteRuntime, model: InferenceModel): Promise<ModelExecutor> {
   if (model.executor === "aot") {
@@ -124,6 +145,8 @@ export async function createExecutor(runtime: RemoteRuntime, model: InferenceMod
   const executor = await GraphExecutor.create(runtime, model.graphJson!, {
     params: model.params,
     lookupLinkedParams: true,
+  }).catch((error: unknown) => {
+    throw registryCountError(error, model);
   });
   return new GraphModelExecutor(
     runtime,

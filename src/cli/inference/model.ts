@@ -31,6 +31,8 @@ export interface InferenceModel {
    */
   readonly params: ReadonlyMap<string, HostTensor>;
   readonly linkedParams: boolean;
+  /** How the archive's C function registry writes its count, when it has one. */
+  readonly registryCountStyle?: "u8-count" | "u16-count";
 }
 
 function tensors(list: MlfModule["inputs"]): ModelTensor[] {
@@ -97,6 +99,7 @@ export async function loadInferenceModel(path: string, moduleName?: string): Pro
       graphJson: model.read(mod.graphFile).toString("utf8"),
       params,
       linkedParams,
+      ...(mod.functionRegistry ? { registryCountStyle: mod.functionRegistry.countStyle } : {}),
     };
   }
   if (mod.entryStyle === "c-interface" || mod.entryStyle === "packed") {

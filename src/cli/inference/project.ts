@@ -4,7 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { GeneratedProject, type ProjectOptions } from "../../client/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
-import { parseProjectOptions, type ServerFlags } from "../options.js";
+import { parseProjectOptions, standaloneCrtDirFrom, type ServerFlags } from "../options.js";
 import { serverLaunchOptions } from "../project/generated.js";
 import type { Progress } from "../project/progress.js";
 import { savedOptions } from "../project/project-file.js";
@@ -21,7 +21,7 @@ export interface ProjectTarget {
 /** Resolves the argument of `run`: a generated project directory, or a model archive to cache. */
 export async function resolveTarget(
   arg: string,
-  flags: ServerFlags & { template?: string; projectOption?: string[] },
+  flags: ServerFlags & { template?: string; projectOption?: string[]; standaloneCrtDir?: string },
   progress: Progress,
 ): Promise<ProjectTarget> {
   const path = resolve(arg);
@@ -38,9 +38,16 @@ export async function resolveTarget(
         ExitCode.usage,
       );
     }
+    if (flags.standaloneCrtDir !== undefined) {
+      throw new CliError(
+        `--standalone-crt-dir applies when running a model archive with --template; ${path} is a project directory, generated already`,
+        ExitCode.usage,
+      );
+    }
     return { dir: path };
   }
   const template = resolveTemplate(flags.template ?? "host");
+  const standaloneCrtDir = standaloneCrtDirFrom(flags.standaloneCrtDir);
   await checkModelArchive(path);
   const cached = await cachedProject(
     path,
@@ -48,6 +55,7 @@ export async function resolveTarget(
     flags.projectOption ?? [],
     serverLaunchOptions(flags, progress, () => false),
     progress,
+    standaloneCrtDir,
   );
   return {
     dir: cached.dir,
