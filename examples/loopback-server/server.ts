@@ -27,7 +27,7 @@ import { fileURLToPath } from "node:url";
 import type { GenerateProjectArgs, ProjectApiHandler, ProjectOptions } from "microtvm/server";
 import { runServer } from "microtvm/server";
 import type { ProjectOption, ServerInfo, TransportTimeouts } from "microtvm/protocol";
-import { IoTimeoutError, ServerError, TransportClosedError } from "microtvm/protocol";
+import { IoTimeoutError, ServerError, timeoutMs, TransportClosedError } from "microtvm/protocol";
 
 /** Where this server lives: the template directory, or a generated project. */
 const SERVER_DIR = dirname(fileURLToPath(import.meta.url));
@@ -283,7 +283,8 @@ export class LoopbackHandler implements ProjectApiHandler {
       throw new ServerError(`read_transport: n must be an integer >= 1; got ${n}`);
     if (this.link.available === 0) {
       const waitSec = timeoutSec === null ? this.blockTimeoutSec : Math.max(0, timeoutSec);
-      if (waitSec > 0) await this.link.waitForData(waitSec * 1000);
+      // Clamped to what a timer can wait (~24.8 days): 1e308 waits, it does not time out at once.
+      if (waitSec > 0) await this.link.waitForData(timeoutMs(waitSec));
       if (!this.link.open) throw new TransportClosedError();
       if (this.link.available === 0) throw new IoTimeoutError();
     }

@@ -50,4 +50,5 @@ export type {
   TransportTimeouts,
 } from "./types.js";
 export { validateRequest, bindParams } from "./validate.js";
+export { MAX_TIMER_MS, timeoutMs, clampTimerMs } from "./timer.js";
 export type { ValidatedRequest, BoundParams } from "./validate.js";

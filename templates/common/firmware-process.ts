@@ -1,7 +1,7 @@
 // A template's transport: the firmware (or the emulator running it) as a child process, bytes
 // over its stdin/stdout.
 import { spawn, type ChildProcess } from "node:child_process";
-import { IoTimeoutError, TransportClosedError } from "microtvm/protocol";
+import { clampTimerMs, IoTimeoutError, timeoutMs, TransportClosedError } from "microtvm/protocol";
 
 /** Stop reading from the firmware while this many bytes wait for read_transport. */
 const QUEUE_HIGH_WATER = 1 << 20;
@@ -155,7 +155,7 @@ export class FirmwareProcess {
       stdin.write(data, (error) => settle(error ? new TransportClosedError() : undefined));
       this.pendingWrites.add(settle);
       if (timeoutSec !== null) {
-        timer = setTimeout(() => settle(new IoTimeoutError()), Math.max(0, timeoutSec) * 1000);
+        timer = setTimeout(() => settle(new IoTimeoutError()), timeoutMs(timeoutSec));
       }
     });
   }
@@ -255,7 +255,8 @@ export class FirmwareProcess {
         resolve();
       };
       this.wake = done;
-      if (ms !== undefined) timer = setTimeout(done, ms);
+      // Clamped: a longer wait (timeout_sec 1e308) wakes after ~24.8 days and waits again.
+      if (ms !== undefined) timer = setTimeout(done, clampTimerMs(ms));
     });
   }
 

@@ -324,3 +324,42 @@ test("loopback server: a request line that is not JSON gets no reply and the ser
   assert.deepEqual(exit, { code: 0, signal: null });
   assert.match(s.stderr, /ERROR:microtvm\.server:Caught error reading request/);
 });
+
+test("loopback server: read_transport timeout_sec 1e308 waits (clamped to what a timer can hold) without a warning flood", async (t) => {
+  const root = mkdtempSync(join(tmpdir(), "microtvm-loopback-"));
+  const servers: Server[] = [];
+  t.after(() => {
+    for (const s of servers) if (s.child.exitCode === null) s.child.kill("SIGKILL");
+    rmSync(root, { recursive: true, force: true });
+  });
+  const template = await makeTemplate(root);
+  writeFileSync(join(root, "metadata.json"), '{"version": 7}');
+  await tar.c({ file: join(root, "model.tar"), cwd: root }, ["metadata.json"]);
+  const tpl = new Server(join(template, "launch_microtvm_api_server.sh"), template);
+  const project = join(root, "p");
+  await tpl.result("generate_project", {
+    model_library_format_path: join(root, "model.tar"),
+    standalone_crt_dir: "/unused",
+    project_dir: project,
+    options: {},
+  });
+  await tpl.stop();
+  const server = new Server("./launch_microtvm_api_server.sh", project);
+  servers.push(server);
+  await server.result("open_transport", { options: {} });
+  server.requests.write(
+    `${JSON.stringify({ jsonrpc: "2.0", method: "read_transport", params: { n: 1, timeout_sec: 1e308 }, id: 99 })}\n`,
+  );
+  await new Promise((r) => setTimeout(r, 800));
+  await assert.rejects(
+    Promise.race([
+      server.nextLine(),
+      new Promise((_, rej) => setTimeout(() => rej(new Error("pending")), 300)),
+    ]),
+    /pending/,
+    "a read with a huge timeout is still waiting, not timed out at once",
+  );
+  assert.doesNotMatch(server.stderr, /TimeoutOverflowWarning/);
+  server.child.kill("SIGTERM");
+  await server.exited;
+});

@@ -877,3 +877,11 @@ test("deviation 7: a line over the channel's limit is treated as unusable input 
   assert.equal(out, '{"jsonrpc": "2.0", "id": 1, "result": null}\n');
   await channel.close();
 });
+
+test("deviation 9: JSON nested deeper than 1,000 levels is unusable input (no reply, stop); 999 levels are parsed", async () => {
+  const nested = (depth: number) =>
+    `{"jsonrpc": "2.0", "method": "close_transport", "params": {"x": ${"[".repeat(depth)}${"]".repeat(depth)}}, "id": 1}`;
+  assert.deepEqual(await serveOneRequest(recorder().handler, nested(1001)), { stop: true });
+  const ok = await serveOneRequest(recorder().handler, nested(990));
+  assert.ok("reply" in ok, "a deep but allowed request gets a reply");
+});
