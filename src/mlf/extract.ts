@@ -1,7 +1,7 @@
 import { mkdir, open, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { MlfError } from "./errors.js";
-import { defaultTarLimits, readTarFile, type TarLimits } from "./tar.js";
+import { readTarFile, tarLimitsFromEnv, type TarLimits } from "./tar.js";
 
 export interface ExtractResult {
   /** The absolute directory written. */
@@ -23,7 +23,7 @@ export async function extractMlf(
   destDir: string,
   limits: Partial<TarLimits> = {},
 ): Promise<ExtractResult> {
-  const all = { ...defaultTarLimits, ...limits };
+  const all = { ...tarLimitsFromEnv(), ...limits };
   const root = resolve(destDir);
   const exists = await stat(root).then(
     () => true,

@@ -28,7 +28,7 @@ import { SUPPORTED_VERSIONS } from "./model.js";
 import { parseParams } from "./params.js";
 import { findFunctionRegistry } from "./portability.js";
 import { isConstantParamName, parseRelayMain, type RelayMain, type RelayType } from "./relay.js";
-import { defaultTarLimits, readTarFile, type TarLimits } from "./tar.js";
+import { readTarFile, tarLimitsFromEnv, type TarLimits } from "./tar.js";
 
 /** Options for {@link openMlf}. */
 export interface OpenOptions {
@@ -79,7 +79,7 @@ async function loadDirectory(root: string, limits: TarLimits): Promise<Files> {
  * it and returns one normalised model. Throws {@link MlfError} with a stable `code` when it cannot be used.
  */
 export async function openMlf(path: string, options: OpenOptions = {}): Promise<MlfModel> {
-  const limits = { ...defaultTarLimits, ...options.limits };
+  const limits = { ...tarLimitsFromEnv(), ...options.limits };
   let st;
   try {
     st = await lstat(path);

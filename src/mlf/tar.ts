@@ -12,13 +12,56 @@ export interface TarLimits {
   readonly maxTotalBytes: number;
   /** Most entries (files and directories). */
   readonly maxEntries: number;
+  /**
+   * Largest ratio of uncompressed to compressed bytes for a `.tar.gz`, checked as the data streams
+   * once {@link TarLimits.ratioGraceBytes} have come out. Real archives compress 2–20×; a bomb
+   * of zeros about 1000×.
+   */
+  readonly maxCompressionRatio: number;
+  /** Uncompressed bytes read before the ratio applies (small archives of zeros are harmless). */
+  readonly ratioGraceBytes: number;
 }
 
-export const defaultTarLimits: TarLimits = {
+/** The built-in limits; each can be changed by an environment variable (see {@link tarLimitsFromEnv}). */
+export const builtInTarLimits: TarLimits = {
   maxEntryBytes: 256 * 1024 * 1024,
   maxTotalBytes: 1024 * 1024 * 1024,
   maxEntries: 100_000,
+  maxCompressionRatio: 200,
+  ratioGraceBytes: 16 * 1024 * 1024,
 };
+
+/** The environment variable that overrides each limit. */
+export const TAR_LIMIT_ENV: Readonly<Record<keyof TarLimits, string>> = {
+  maxEntryBytes: "MICROTVM_MLF_MAX_ENTRY_BYTES",
+  maxTotalBytes: "MICROTVM_MLF_MAX_TOTAL_BYTES",
+  maxEntries: "MICROTVM_MLF_MAX_ENTRIES",
+  maxCompressionRatio: "MICROTVM_MLF_MAX_COMPRESSION_RATIO",
+  ratioGraceBytes: "MICROTVM_MLF_RATIO_GRACE_BYTES",
+};
+
+/**
+ * The limits with the `MICROTVM_MLF_*` environment variables applied (positive integers; an
+ * invalid value is an error naming the variable). Read at each call, so the CLI and the template
+ * servers it launches see the same limits.
+ */
+export function tarLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): TarLimits {
+  const out: Record<string, number> = { ...builtInTarLimits };
+  for (const [key, name] of Object.entries(TAR_LIMIT_ENV)) {
+    const text = env[name];
+    if (text === undefined || text === "") continue;
+    if (!/^[1-9][0-9]*$/.test(text.trim()) || !Number.isSafeInteger(Number(text)))
+      throw new MlfError(
+        "bad-input",
+        `${name}=${JSON.stringify(text)} is not a positive integer; unset it or give a number such as ${builtInTarLimits[key as keyof TarLimits]}`,
+      );
+    out[key] = Number(text);
+  }
+  return out as unknown as TarLimits;
+}
+
+/** The limits in force: the built-in ones with the environment applied (kept for existing callers). */
+export const defaultTarLimits: TarLimits = builtInTarLimits;
 
 /** One accepted tar member: a regular file or a directory, with a normalised relative name. */
 export interface TarEntry {
@@ -116,6 +159,8 @@ class ByteReader {
   constructor(
     source: AsyncIterable<Buffer>,
     private readonly limits: TarLimits,
+    /** Compressed bytes consumed so far, for a gzip stream. */
+    private readonly compressedBytes?: () => number,
   ) {
     this.iterator = source[Symbol.asyncIterator]();
   }
@@ -133,9 +178,18 @@ class ByteReader {
       if (this.total > this.limits.maxTotalBytes) {
         throw new MlfError(
           "too-large",
-          `archive is larger than the ${this.limits.maxTotalBytes}-byte limit once uncompressed (while reading ${entry})`,
+          `archive is larger than the ${this.limits.maxTotalBytes}-byte limit once uncompressed (while reading ${entry}; limit: ${TAR_LIMIT_ENV.maxTotalBytes})`,
           entry,
         );
+      }
+      if (this.compressedBytes && this.total > this.limits.ratioGraceBytes) {
+        const ratio = this.total / Math.max(1, this.compressedBytes());
+        if (ratio > this.limits.maxCompressionRatio)
+          throw new MlfError(
+            "too-large",
+            `archive expands more than ${this.limits.maxCompressionRatio}× when uncompressed (${Math.round(ratio)}× after ${this.total} bytes, while reading ${entry}); it looks like a compression bomb (limit: ${TAR_LIMIT_ENV.maxCompressionRatio})`,
+            entry,
+          );
       }
       this.chunks.push(chunk);
       this.buffered += chunk.length;
@@ -162,9 +216,10 @@ class ByteReader {
 export async function readTarStream(
   source: AsyncIterable<Buffer>,
   onEntry: (entry: TarEntry) => Promise<void> | void,
-  limits: TarLimits = defaultTarLimits,
+  limits: TarLimits = tarLimitsFromEnv(),
+  compressedBytes?: () => number,
 ): Promise<void> {
-  const reader = new ByteReader(source, limits);
+  const reader = new ByteReader(source, limits, compressedBytes);
   const seen = new Map<string, "file" | "directory">();
   let count = 0;
   let longName: string | undefined;
@@ -206,14 +261,14 @@ export async function readTarStream(
       if (size > limits.maxEntryBytes) {
         throw new MlfError(
           "too-large",
-          `entry ${rawName} is ${size} bytes, over the ${limits.maxEntryBytes}-byte limit per entry`,
+          `entry ${rawName} is ${size} bytes, over the ${limits.maxEntryBytes}-byte limit per entry (${TAR_LIMIT_ENV.maxEntryBytes})`,
           rawName,
         );
       }
       if (++count > limits.maxEntries)
         throw new MlfError(
           "too-large",
-          `archive has more than ${limits.maxEntries} entries (at ${rawName})`,
+          `archive has more than ${limits.maxEntries} entries (at ${rawName}; limit: ${TAR_LIMIT_ENV.maxEntries})`,
           rawName,
         );
 
@@ -310,7 +365,9 @@ export async function readTarStream(
 }
 
 /** Streams the bytes of a tar file, gunzipping on the fly when it starts with the gzip magic. */
-export async function openTarBytes(path: string): Promise<{ stream: Readable; gzip: boolean }> {
+export async function openTarBytes(
+  path: string,
+): Promise<{ stream: Readable; gzip: boolean; compressedBytes: () => number }> {
   let head: Buffer;
   try {
     const handle = await open(path, "r");
@@ -328,22 +385,24 @@ export async function openTarBytes(path: string): Promise<{ stream: Readable; gz
   }
   const file = createReadStream(path);
   const gzip = head.length === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  if (!gzip) return { stream: file, gzip };
+  const compressedBytes = () => file.bytesRead;
+  if (!gzip) return { stream: file, gzip, compressedBytes };
   const gunzip = createGunzip();
   file.on("error", (e) => gunzip.destroy(e));
   gunzip.on("close", () => file.destroy());
-  return { stream: file.pipe(gunzip), gzip };
+  // What the inflater has consumed, not what the file stream has read ahead.
+  return { stream: file.pipe(gunzip), gzip, compressedBytes: () => gunzip.bytesWritten };
 }
 
 /** Reads every entry of a tar or tar.gz file at `path` through {@link readTarStream}. */
 export async function readTarFile(
   path: string,
   onEntry: (entry: TarEntry) => Promise<void> | void,
-  limits: TarLimits = defaultTarLimits,
+  limits: TarLimits = tarLimitsFromEnv(),
 ): Promise<{ gzip: boolean }> {
-  const { stream, gzip } = await openTarBytes(path);
+  const { stream, gzip, compressedBytes } = await openTarBytes(path);
   try {
-    await readTarStream(stream as AsyncIterable<Buffer>, onEntry, limits);
+    await readTarStream(stream as AsyncIterable<Buffer>, onEntry, limits, gzip ? compressedBytes : undefined);
     return { gzip };
   } catch (error) {
     if (error instanceof MlfError) throw error;
