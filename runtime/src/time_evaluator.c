@@ -25,6 +25,11 @@ static evaluator_t g_eval;
 /* Ports that do not need them leave these hooks out. */
 TVM_WEAK tvm_crt_error_t TVMPlatformBeforeMeasurement(void) { return kTvmErrorNoError; }
 TVM_WEAK tvm_crt_error_t TVMPlatformAfterMeasurement(void) { return kTvmErrorNoError; }
+TVM_WEAK tvm_crt_error_t mtvm_platform_sleep_ms(int64_t ms) {
+  (void)ms;
+  mtvm_set_error("RPCTimeEvaluator: this device cannot wait; send cooldown_interval_ms = 0");
+  return kTvmErrorFunctionCallInvalidArg;
+}
 
 static int create(TVMValue* args, int* type_codes, int num_args, TVMValue* ret, int* ret_code,
                   void* resource_handle) {
@@ -52,11 +57,6 @@ static int create(TVMValue* args, int* type_codes, int num_args, TVMValue* ret, 
       (args[8].v_int64 > 0 && args[9].v_int64 < 1)) {
     mtvm_set_error("RPCTimeEvaluator: number and limit_zero_time_iterations must be >= 1, repeat "
                    "1..65535, min_repeat_ms and cooldown_interval_ms >= 0");
-    return kTvmErrorFunctionCallInvalidArg;
-  }
-  if (args[8].v_int64 > 0) {
-    /* A device has no sleep to cool down with. */
-    mtvm_set_error("RPCTimeEvaluator: cooldown_interval_ms must be 0 on a device");
     return kTvmErrorFunctionCallInvalidArg;
   }
   TVMFunctionHandle target;
@@ -150,6 +150,9 @@ static int call(TVMValue* args, int* type_codes, int num_args, TVMValue* ret, in
     uint64_t bits;
     memcpy(&bits, &mean, sizeof(bits));
     for (int i = 0; i < 8; i++) out[r * 8 + i] = (uint8_t)(bits >> (8 * i));
+    if (err == 0 && g_eval.cooldown_interval_ms > 0 && r % g_eval.repeats_to_cooldown == 0) {
+      err = mtvm_platform_sleep_ms(g_eval.cooldown_interval_ms);
+    }
   }
   if (err != 0) {
     TVMPlatformMemoryFree(data, cpu);

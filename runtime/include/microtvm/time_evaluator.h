@@ -12,6 +12,7 @@
 #ifndef MICROTVM_TIME_EVALUATOR_H_
 #define MICROTVM_TIME_EVALUATOR_H_
 
+#include <stdint.h>
 #include <tvm/runtime/crt/error_codes.h>
 
 #ifdef __cplusplus
@@ -21,6 +22,11 @@ extern "C" {
 /* Forgets any earlier evaluator, registers the global runtime.RPCTimeEvaluator and the
  * pseudo-module its functions live in. */
 tvm_crt_error_t mtvm_time_evaluator_register(void);
+
+/* Waits `ms` milliseconds: the evaluator's cooldown_interval_ms, after every repeats_to_cooldown-th
+ * repetition (as TVM's runtimes do). Ports that can wait define it; the weak default fails the
+ * measurement with an error that says to send cooldown_interval_ms = 0. */
+tvm_crt_error_t mtvm_platform_sleep_ms(int64_t ms);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <microtvm/time_evaluator.h>
 #include <tvm/runtime/crt/platform.h>
 
 #ifndef TVM_WORKSPACE_SIZE_BYTES
@@ -92,6 +94,15 @@ tvm_crt_error_t TVMPlatformMemoryFree(void* ptr, DLDevice dev) {
 
 static int g_timer_running;
 static struct timespec g_timer_start;
+
+/* The time evaluator's cooldown between repetitions. */
+tvm_crt_error_t mtvm_platform_sleep_ms(int64_t ms) {
+  struct timespec wait = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&wait, &wait) != 0) {
+    if (errno != EINTR) return kTvmErrorPlatformTimerBadState;
+  }
+  return kTvmErrorNoError;
+}
 
 tvm_crt_error_t TVMPlatformTimerStart(void) {
   if (g_timer_running) {
