@@ -1,6 +1,6 @@
 // What every template's generate_project shares: the file names of a project, the checks made
 // before anything is written, and writing the project so that a failure leaves nothing behind.
-import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ServerError } from "microtvm/protocol";
 import type { InspectedModel } from "./model.js";
@@ -25,6 +25,25 @@ export interface GenerateInputs<Options> {
 /** The runtime a template copies: the package's runtime/ beside templates/. */
 export function templateRuntimeDir(templateDir: string): string {
   return resolve(templateDir, "..", "..", "runtime");
+}
+
+/** The Cortex-M firmware the templates share: templates/common/firmware beside the template. */
+export function commonFirmwareDir(templateDir: string): string {
+  return resolve(templateDir, "..", "common", "firmware");
+}
+
+/**
+ * Copies the shared Cortex-M firmware into a project: its C and headers into firmware/ (where the
+ * project's Makefile finds them beside the template's own), the linker script into ld/.
+ */
+export function copyCommonFirmware(templateDir: string, projectDir: string): void {
+  const from = commonFirmwareDir(templateDir);
+  mkdirSync(join(projectDir, "firmware"), { recursive: true });
+  mkdirSync(join(projectDir, "ld"), { recursive: true });
+  for (const name of readdirSync(from)) {
+    if (/\.(c|h)$/.test(name)) copyFileSync(join(from, name), join(projectDir, "firmware", name));
+  }
+  copyFileSync(join(from, "sections.ld"), join(projectDir, "ld", "sections.ld"));
 }
 
 /** A template copies its bundled server into every project: it must have been built. */

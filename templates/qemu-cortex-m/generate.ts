@@ -10,6 +10,8 @@ import {
   type GenerateInputs,
   MODEL_DIR,
   SERVER_BUNDLE_NAME,
+  commonFirmwareDir,
+  copyCommonFirmware,
   requireNewProjectDir,
   requireServerBundle,
   templateRuntimeDir,
@@ -24,7 +26,7 @@ export const TEMPLATE_NAME = "qemu-cortex-m";
 export const PLATFORM_NAME = "qemu-cortex-m";
 /** Copied from the template as they are. */
 const TEMPLATE_FILES = ["Makefile", "boards.mk", SERVER_BUNDLE_NAME, LAUNCH_SCRIPT_NAME];
-const TEMPLATE_DIRS = ["firmware", "ld"];
+const TEMPLATE_DIRS = ["firmware"];
 
 function copyTree(from: string, to: string, accept: (name: string) => boolean): number {
   let count = 0;
@@ -59,6 +61,7 @@ function copyRuntime(from: string, to: string): number {
 function checkTemplate(templateDir: string): string {
   requireServerBundle(templateDir);
   const missing = [...TEMPLATE_FILES, ...TEMPLATE_DIRS].filter((f) => !existsSync(join(templateDir, f)));
+  if (!existsSync(join(commonFirmwareDir(templateDir), "rpc_main.c"))) missing.push("../common/firmware");
   if (missing.length > 0) {
     throw new ServerError(
       `the qemu-cortex-m template in ${templateDir} is incomplete: missing ${missing.join(", ")}`,
@@ -158,6 +161,7 @@ export async function generateQemuProject(inputs: GenerateInputs<QemuOptions>): 
     for (const dir of TEMPLATE_DIRS) {
       copyTree(join(inputs.templateDir, dir), join(projectDir, dir), (name) => /\.(c|h|ld)$/.test(name));
     }
+    copyCommonFirmware(inputs.templateDir, projectDir);
     for (const file of TEMPLATE_FILES) copyFileSync(join(inputs.templateDir, file), join(projectDir, file));
     chmodSync(join(projectDir, LAUNCH_SCRIPT_NAME), 0o755);
     writeFileSync(join(projectDir, "firmware", "models.c"), modelsC);

@@ -1,7 +1,7 @@
 // The boards of the qemu-cortex-m template and how QEMU is launched for them. The memory map
 // matches boards.mk (what the Makefile links against); both were read from QEMU 7.2's
 // `info mtree` for each machine. Node built-ins only, so a template server can bundle this file.
-import { spawnSync } from "node:child_process";
+import { killedWithParent } from "../common/parent-death.js";
 
 export interface MemoryRegion {
   /** First address. */
@@ -134,16 +134,6 @@ export function qemuArgs(boardName: string, elf: string, options: QemuArgsOption
   return args;
 }
 
-let setprivAvailable: boolean | undefined;
-
-function haveSetpriv(): boolean {
-  if (process.platform !== "linux") return false;
-  setprivAvailable ??=
-    spawnSync("setpriv", ["--pdeathsig", "KILL", "--", "true"], { stdio: "ignore", timeout: 5000 }).status ===
-    0;
-  return setprivAvailable;
-}
-
 export interface QemuCommand {
   command: string;
   args: string[];
@@ -161,7 +151,5 @@ export function qemuCommand(
   options: QemuArgsOptions & { qemu?: string } = {},
 ): QemuCommand {
   const qemu = options.qemu ?? "qemu-system-arm";
-  const args = qemuArgs(boardName, elf, options);
-  if (haveSetpriv()) return { command: "setpriv", args: ["--pdeathsig", "KILL", "--", qemu, ...args] };
-  return { command: qemu, args };
+  return killedWithParent(qemu, qemuArgs(boardName, elf, options));
 }

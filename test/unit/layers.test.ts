@@ -13,7 +13,8 @@ const allowed: Record<string, string[]> = {
   mlf: [],
   session: ["protocol"],
   rpc: ["protocol", "session", "mlf"],
-  cli: ["protocol", "channel", "server", "client", "mlf", "session", "rpc"],
+  serial: [],
+  cli: ["protocol", "channel", "server", "client", "mlf", "session", "rpc", "serial"],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -10,10 +10,24 @@
 
 #include <microtvm/session.h>
 
-/* SysTick ticks since TVMPlatformInitialize; the tick rate is MTVM_SYSCLK_HZ. Under QEMU the
- * count follows QEMU's virtual clock: host time by default, executed instructions with -icount,
- * so it is deterministic there but says nothing about cycles on real silicon. */
+/* Timer ticks since TVMPlatformInitialize, at mtvm_platform_timer_hz() per second. The timer is
+ * the board's: SysTick (timer_systick.c) or the DWT cycle counter (timer_dwt.c). Under QEMU,
+ * SysTick follows QEMU's virtual clock: host time by default, executed instructions with
+ * -icount, so it is deterministic there but says nothing about cycles on real silicon. */
 uint64_t mtvm_platform_ticks(void);
+uint32_t mtvm_platform_timer_hz(void);
+
+/* Starts the timer (called by TVMPlatformInitialize). */
+void mtvm_platform_timer_init(void);
+
+/* The SysTick interrupt; both timers use it (SysTick periods, or watching for counter wraps). */
+void mtvm_systick_irq_handler(void);
+
+/* The core clock in Hz as the board set it up (boards with clock set-up define it). */
+uint32_t mtvm_board_sysclk_hz(void);
+
+/* Board set-up (clocks, pins) run by the reset handler before main; a board file may define it. */
+void mtvm_board_init(void);
 
 /* Where TVMPlatformAbort, fault handlers and mtvm_platform_halt report their message before the
  * core halts (interrupts masked). Nothing is reported until one is set. */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Vector table and reset handler. The reset handler enables the FPU (when the code is built for
- * one), copies .data from flash, zeroes .bss and .psram_bss, runs constructors and calls main.
+ * one), copies .data from flash, zeroes .bss and .psram_bss, runs the board's set-up
+ * (mtvm_board_init: clocks, pins), runs constructors and calls main. The board (board.h) says how
+ * many external interrupts the vector table has and which one is the UART's receive interrupt.
  * Build this file with -fno-tree-loop-distribute-patterns: otherwise GCC turns the copy loops
  * into memcpy/memset calls, which is wrong before .data exists.
  */
@@ -21,7 +23,6 @@ extern void (*__init_array_start[])(void);
 extern void (*__init_array_end[])(void);
 
 extern int main(void);
-void mtvm_systick_irq_handler(void);
 
 typedef void (*handler_t)(void);
 
@@ -46,12 +47,16 @@ void Reset_Handler(void) {
   for (dst = __psram_bss_start; dst < __psram_bss_end;) {
     *dst++ = 0u;
   }
+  mtvm_board_init();
   for (init = __init_array_start; init < __init_array_end; init++) {
     (*init)();
   }
   (void)main();
   mtvm_platform_halt("firmware: main returned");
 }
+
+/* Boards without clock or pin set-up (QEMU's MPS2 images) keep this one. */
+__attribute__((weak)) void mtvm_board_init(void) {}
 
 /* Reads the active exception number (IPSR) so that the halt message can name it. */
 static void default_handler(void) {
@@ -73,14 +78,14 @@ struct vector_table {
   handler_t external[MTVM_EXTERNAL_IRQS];
 };
 
-#define EXTERNAL_DEFAULT_4 default_handler, default_handler, default_handler, default_handler
-#define EXTERNAL_DEFAULT_16 \
-  EXTERNAL_DEFAULT_4, EXTERNAL_DEFAULT_4, EXTERNAL_DEFAULT_4, EXTERNAL_DEFAULT_4
-
-#if MTVM_EXTERNAL_IRQS != 32u || MTVM_UART_RX_IRQ != 0u
-#error "the vector table below is laid out for 32 external interrupts with the UART on IRQ 0"
+#if MTVM_UART_RX_IRQ >= MTVM_EXTERNAL_IRQS
+#error "MTVM_UART_RX_IRQ must be below MTVM_EXTERNAL_IRQS"
 #endif
 
+/* Every external interrupt goes to default_handler except the UART's: a range, then the one
+ * entry that differs (GCC's designated range initialiser; the override is intended). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
 __attribute__((section(".vectors"), used)) const struct vector_table mtvm_vector_table = {
     __stack_top,
     {
@@ -101,8 +106,8 @@ __attribute__((section(".vectors"), used)) const struct vector_table mtvm_vector
         mtvm_systick_irq_handler, /* 15 SysTick */
     },
     {
-        mtvm_uart_rx_irq_handler, /* IRQ 0: UART0 receive */
-        default_handler, default_handler, default_handler, EXTERNAL_DEFAULT_4, EXTERNAL_DEFAULT_4,
-        EXTERNAL_DEFAULT_4, EXTERNAL_DEFAULT_16,
+        [0 ... MTVM_EXTERNAL_IRQS - 1u] = default_handler,
+        [MTVM_UART_RX_IRQ] = mtvm_uart_rx_irq_handler,
     },
 };
+#pragma GCC diagnostic pop

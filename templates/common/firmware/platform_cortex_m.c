@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The TVM platform hooks for a bare-metal Cortex-M board: memory from a static pool, a timer on
- * SysTick, random bytes from a PRNG seeded by the timer, abort as a Log message then a halt.
+ * The TVM platform hooks for a bare-metal Cortex-M board: memory from a static pool, the board's
+ * timer (timer_systick.c or timer_dwt.c), random bytes from a PRNG seeded by the timer, abort as a Log message then a halt.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -10,7 +10,6 @@
 
 #include <tvm/runtime/crt/platform.h>
 
-#include "board.h"
 #include "cortex_m.h"
 #include "platform_cortex_m.h"
 
@@ -86,40 +85,6 @@ tvm_crt_error_t TVMPlatformMemoryFree(void* ptr, DLDevice dev) {
   return kTvmErrorNoError;
 }
 
-/*
- * SysTick counts down from SYSTICK_MAX_RELOAD, a period of 2^24 ticks; its interrupt counts the
- * periods. A reading combines the two. Two races are covered: the counter has reloaded but the
- * interrupt is still pending (masked, or not yet taken), seen in ICSR.PENDSTSET; and, under QEMU
- * without -icount, the counter has reloaded before the interrupt is even raised (the counter
- * follows the clock, the interrupt waits for QEMU's main loop), seen as time going backwards.
- */
-#define SYSTICK_PERIOD (1ull << 24)
-
-static volatile uint32_t g_systick_periods;
-static uint64_t g_last_ticks;
-
-void mtvm_systick_irq_handler(void) { g_systick_periods = g_systick_periods + 1u; }
-
-uint64_t mtvm_platform_ticks(void) {
-  uint32_t primask = mtvm_irq_save();
-  uint64_t periods = g_systick_periods;
-  uint32_t counter = SYSTICK_CVR;
-  uint64_t ticks;
-  if ((SCB_ICSR & SCB_ICSR_PENDSTSET) != 0u) {
-    periods++;
-    counter = SYSTICK_CVR; /* read again: certainly after the reload now */
-  }
-  /* The interrupt comes as the counter reaches 0, which thus starts a period; after the clear
-   * in TVMPlatformInitialize it reads 0 as well, so time starts at 0. */
-  ticks = periods * SYSTICK_PERIOD + ((SYSTICK_PERIOD - counter) & (SYSTICK_PERIOD - 1u));
-  if (ticks < g_last_ticks) {
-    ticks += SYSTICK_PERIOD;
-  }
-  g_last_ticks = ticks;
-  mtvm_irq_restore(primask);
-  return ticks;
-}
-
 static int g_timer_running;
 static uint64_t g_timer_start;
 
@@ -138,7 +103,7 @@ tvm_crt_error_t TVMPlatformTimerStop(double* elapsed_time_seconds) {
     return kTvmErrorPlatformTimerBadState;
   }
   g_timer_running = 0;
-  *elapsed_time_seconds = (double)(now - g_timer_start) / (double)MTVM_SYSCLK_HZ;
+  *elapsed_time_seconds = (double)(now - g_timer_start) / (double)mtvm_platform_timer_hz();
   return kTvmErrorNoError;
 }
 
@@ -212,11 +177,6 @@ void TVMPlatformAbort(tvm_crt_error_t code) {
 }
 
 tvm_crt_error_t TVMPlatformInitialize(void) {
-  SYSTICK_CSR = 0u;
-  SYSTICK_RVR = SYSTICK_MAX_RELOAD;
-  SYSTICK_CVR = 0u; /* any write clears the counter; it reloads on the first tick */
-  g_systick_periods = 0u;
-  g_last_ticks = 0u;
-  SYSTICK_CSR = SYSTICK_CSR_ENABLE | SYSTICK_CSR_TICKINT | SYSTICK_CSR_CLKSOURCE_CPU;
+  mtvm_platform_timer_init();
   return kTvmErrorNoError;
 }

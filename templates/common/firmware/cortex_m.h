@@ -26,6 +26,17 @@
 #define SYSTICK_CSR_CLKSOURCE_CPU (1u << 2)
 #define SYSTICK_MAX_RELOAD 0x00FFFFFFu
 
+/* Debug: DEMCR.TRCENA powers the DWT, whose CYCCNT counts core cycles (ARMv7-M only; the M7's
+ * DWT is locked until its Lock Access Register gets the key). */
+#define DEMCR MTVM_REG32(0xE000EDFCu)
+#define DEMCR_TRCENA (1u << 24)
+#define DWT_CTRL MTVM_REG32(0xE0001000u)
+#define DWT_CTRL_CYCCNTENA (1u << 0)
+#define DWT_CTRL_NOCYCCNT (1u << 25)
+#define DWT_CYCCNT MTVM_REG32(0xE0001004u)
+#define DWT_LAR MTVM_REG32(0xE0001FB0u)
+#define DWT_LAR_KEY 0xC5ACCE55u
+
 /* NVIC: external interrupt n is bit n % 32 of word n / 32 */
 #define NVIC_ISER(n) MTVM_REG32(0xE000E100u + 4u * ((n) / 32u))
 #define NVIC_ICPR(n) MTVM_REG32(0xE000E280u + 4u * ((n) / 32u))

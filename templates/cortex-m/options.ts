@@ -1,0 +1,152 @@
+// The cortex-m template's project options (how a sent value is resolved: ../common/options.ts).
+import { ServerError } from "microtvm/protocol";
+import type { ProjectOption } from "microtvm/protocol";
+import {
+  type CommonOptions,
+  optionPicker,
+  projectOption,
+  optionalStr,
+  projectTypeOption,
+  requireHostDriven,
+  toBool,
+  toInt,
+  toStr,
+} from "../common/options.js";
+import { BOARD_NAMES, BOARDS, isBoardName, type BoardName } from "./boards.js";
+
+const GENERATE_AND_BUILD = ["generate_project", "build"];
+const EVERY_CALL = ["generate_project", "build", "flash", "open_transport"];
+const TRANSPORT_CALLS = ["flash", "open_transport"];
+
+/** Baud rates the firmware's dividers and the usual USB serial bridges handle. */
+export const MIN_BAUD = 1200;
+export const MAX_BAUD = 4_000_000;
+
+export const CORTEX_M_OPTIONS: readonly ProjectOption[] = [
+  projectOption({
+    name: "board",
+    choices: [...BOARD_NAMES],
+    type: "str",
+    // Null, not a board's name: a client that fills in declared defaults must not switch a
+    // project generated for another board back to the default one.
+    default: null,
+    optional: EVERY_CALL,
+    help:
+      "The board: " +
+      BOARD_NAMES.map((n) => `${n} (${BOARDS[n].mcu}${"qemu" in BOARDS[n] ? ", runs under QEMU" : ""})`).join(
+        ", ",
+      ) +
+      ". Required by generate_project; unset later: the board the project was generated for.",
+  }),
+  projectOption({
+    name: "port",
+    type: "str",
+    default: null,
+    optional: TRANSPORT_CALLS,
+    help:
+      "The board's serial port: a device path (/dev/ttyACM0, COM3), socket://HOST:PORT (raw TCP) or " +
+      "rfc2217://HOST:PORT (a port shared with ser2net and the like). Unset: the one connected probe " +
+      "compatible with the board (see `microtvm devices`); for a QEMU board, QEMU is started with its " +
+      "UART on a pty.",
+  }),
+  projectOption({
+    name: "serial_number",
+    type: "str",
+    default: null,
+    optional: TRANSPORT_CALLS,
+    help: "Use the serial port of the probe with this USB serial number (see `microtvm devices`).",
+  }),
+  projectOption({
+    name: "baud_rate",
+    type: "int",
+    default: null,
+    optional: [...GENERATE_AND_BUILD, ...TRANSPORT_CALLS],
+    help: "The UART's baud rate, built into the firmware and used on the port. Unset: the board's (115200).",
+  }),
+  projectOption({
+    name: "verbose",
+    type: "bool",
+    default: false,
+    optional: EVERY_CALL,
+    help: "Show each compile step and QEMU's command line, and log more from the server.",
+  }),
+  projectOption({
+    name: "warning_as_error",
+    type: "bool",
+    default: false,
+    optional: GENERATE_AND_BUILD,
+    help:
+      "Compile this project's own C (firmware, model glue, runtime) with -Werror. The model's " +
+      "generated C is compiled with its warnings off.",
+  }),
+  projectOption({
+    name: "cflags",
+    type: "str",
+    default: null,
+    optional: GENERATE_AND_BUILD,
+    help: "Extra flags for every compile, for example '-O3'.",
+  }),
+  projectOption({
+    name: "workspace_size_bytes",
+    type: "int",
+    default: null,
+    optional: GENERATE_AND_BUILD,
+    help:
+      "Size in bytes of the firmware's memory pool (TVM_WORKSPACE_SIZE_BYTES): the session's buffers, " +
+      "tensors and operator workspace, in the board's RAM. Unset: the board's default.",
+  }),
+  projectTypeOption("Accepted for TVM compatibility; this template builds host-driven firmware only."),
+];
+
+export interface CortexMOptions extends CommonOptions {
+  board: BoardName;
+  port: string;
+  serial_number: string;
+  baud_rate: number;
+}
+
+/** Resolves and checks every option (sent, else saved, else default: see optionPicker). */
+export function resolveCortexMOptions(
+  sent: Record<string, unknown> | null | undefined,
+  saved: Record<string, unknown> = {},
+): CortexMOptions {
+  const pick = optionPicker(CORTEX_M_OPTIONS, sent, saved);
+  const boardValue = pick("board");
+  if (boardValue === null || boardValue === undefined) {
+    throw new ServerError(`option board is required: choose one of ${BOARD_NAMES.join(", ")} (-o board=...)`);
+  }
+  const name = toStr("board", boardValue).trim();
+  if (!isBoardName(name)) {
+    throw new ServerError(
+      `option board: unknown board ${JSON.stringify(name)}; choose one of ${BOARD_NAMES.join(", ")}`,
+    );
+  }
+  const b = BOARDS[name];
+  const options: CortexMOptions = {
+    board: name,
+    port: optionalStr("port", pick("port")).trim(),
+    serial_number: optionalStr("serial_number", pick("serial_number")).trim(),
+    baud_rate: pick("baud_rate") === null ? b.uart.baud : toInt("baud_rate", pick("baud_rate")),
+    verbose: toBool("verbose", pick("verbose")),
+    warning_as_error: toBool("warning_as_error", pick("warning_as_error")),
+    cflags: optionalStr("cflags", pick("cflags")),
+    workspace_size_bytes:
+      pick("workspace_size_bytes") === null
+        ? b.workspaceBytes
+        : toInt("workspace_size_bytes", pick("workspace_size_bytes")),
+    project_type: optionalStr("project_type", pick("project_type"), "host_driven"),
+  };
+  if (options.baud_rate < MIN_BAUD || options.baud_rate > MAX_BAUD) {
+    throw new ServerError(
+      `option baud_rate: ${options.baud_rate} is out of range; use ${MIN_BAUD} to ${MAX_BAUD} (the board's is ${b.uart.baud})`,
+    );
+  }
+  if (options.workspace_size_bytes < 4096 || options.workspace_size_bytes >= b.ram.length) {
+    throw new ServerError(
+      `option workspace_size_bytes: ${options.workspace_size_bytes} is out of range for ${name}; use 4096 to ` +
+        `less than its ${b.ram.length} bytes of RAM (default ${b.workspaceBytes})`,
+    );
+  }
+  requireHostDriven(options.project_type, "this template");
+  return options;
+}
