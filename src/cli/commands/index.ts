@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { infoCommand } from "./info.js";
 import { conformanceCommand } from "./conformance.js";
 import { doctorCommand } from "./doctor.js";
+import { devicesCommand } from "./devices.js";
 import { templatesCommand } from "./templates.js";
 import { createProjectCommand } from "./create-project.js";
 import { buildCommand } from "./build.js";
@@ -22,6 +23,7 @@ export const commands: CommandModule[] = [
   buildCommand,
   flashCommand,
   doctorCommand,
+  devicesCommand,
   inspectCommand,
   packCommand,
   inferenceCommands,

@@ -133,6 +133,8 @@ export const TOOLS: readonly ToolSpec[] = [
 export const TEMPLATE_TOOLS: Readonly<Record<string, readonly string[]>> = {
   host: ["cc", "make", "node"],
   "qemu-cortex-m": ["arm-none-eabi-gcc", "qemu-system-arm", "make", "node"],
+  // QEMU for the twin boards (netduinoplus2); real boards need only the cross compiler.
+  "cortex-m": ["arm-none-eabi-gcc", "qemu-system-arm", "make", "node"],
 };
 
 /** The command line that installs `packages` on Debian or Ubuntu. */
