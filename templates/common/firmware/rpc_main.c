@@ -8,6 +8,10 @@
  * reported as a Log line before the core halts), the RPC server, the project's models (from the
  * generated models.c). After that every Normal message goes to the RPC server.
  *
+ * Every newly established session gets a fresh RPC server: a board keeps running between host
+ * sessions (one `microtvm run` after another), and what an earlier host allocated or created (its
+ * arrays, the AOT executor), or its Shutdown, must not carry over into the next session.
+ *
  * Build: make APP_SOURCES="firmware/rpc_main.c <models.c> <model sources>"
  *        RUNTIME_SOURCES="$(RPC_RUNTIME_SOURCES)"   (see the Makefile)
  */
@@ -32,6 +36,8 @@ static mtvm_transport_loop_t g_loop;
 static mtvm_rpc_server_t* g_rpc;
 static uint8_t g_receive_buffer[TVM_CRT_MAX_PACKET_SIZE_BYTES];
 static int g_shutdown;
+/* The RPC server has handled a request since it was made. */
+static int g_rpc_used;
 
 static void halt_with(const char* what, int err) {
   char text[160];
@@ -51,6 +57,7 @@ static void on_message(void* ctx, const uint8_t* body, size_t len) {
   if (g_shutdown) {
     return; /* after Shutdown the RPC server answers nothing */
   }
+  g_rpc_used = 1;
   err = mtvm_rpc_server_handle(g_rpc, body, len, send_reply, NULL);
   if (err == kTvmErrorPlatformShutdown) {
     g_shutdown = 1;
@@ -61,10 +68,42 @@ static void on_message(void* ctx, const uint8_t* body, size_t len) {
   }
 }
 
+/* Frees the RPC server (and everything the host allocated through it) and makes a new one. */
+static void start_rpc_server(void) {
+  size_t i;
+  int err;
+  if (g_rpc != NULL) {
+    mtvm_rpc_server_free(g_rpc);
+  }
+  g_shutdown = 0;
+  g_rpc = mtvm_rpc_server_init(sizeof(g_receive_buffer));
+  if (g_rpc == NULL) {
+    halt_with("cannot create the RPC server (out of memory? raise TVM_WORKSPACE_SIZE_BYTES)",
+              kTvmErrorPlatformNoMemory);
+  }
+  for (i = 0; i < microtvm_project_model_count; i++) {
+    err = mtvm_model_register(microtvm_project_models[i]);
+    if (err != kTvmErrorNoError) {
+      halt_with("cannot register a model", err);
+    }
+  }
+}
+
+/* A session became established: the host starts from scratch (see above). The first one after
+ * boot finds the server made at start-up untouched and keeps it. */
+static void on_session_event(void* ctx, mtvm_message_type_t type, const uint8_t* body, size_t len) {
+  (void)ctx;
+  (void)body;
+  (void)len;
+  if (type == kMtvmMessageStartSessionReply && g_rpc_used) {
+    start_rpc_server();
+    g_rpc_used = 0;
+  }
+}
+
 int main(void) {
   uint8_t chunk[256];
   uint8_t nonce = 0;
-  size_t i;
   int err;
 
   err = TVMPlatformInitialize();
@@ -79,17 +118,9 @@ int main(void) {
   if (err != kTvmErrorNoError) {
     halt_with("TVMPlatformInitialize failed", err);
   }
-  g_rpc = mtvm_rpc_server_init(sizeof(g_receive_buffer));
-  if (g_rpc == NULL) {
-    halt_with("cannot create the RPC server (out of memory? raise TVM_WORKSPACE_SIZE_BYTES)",
-              kTvmErrorPlatformNoMemory);
-  }
-  for (i = 0; i < microtvm_project_model_count; i++) {
-    err = mtvm_model_register(microtvm_project_models[i]);
-    if (err != kTvmErrorNoError) {
-      halt_with("cannot register a model", err);
-    }
-  }
+  start_rpc_server();
+  g_loop.on_session_event = on_session_event;
+  g_loop.on_session_event_ctx = NULL;
   for (;;) {
     size_t n = mtvm_uart_read(chunk, sizeof(chunk));
     if (n == 0) {
