@@ -86,9 +86,10 @@ export function listSerialPorts(options: DiscoveryOptions = {}): SerialPortInfo[
     }
     if (subsystem === "platform") continue;
     const usb = usbDeviceDir(device);
-    const vendorId = usb ? readAttribute(usb, "idVendor")?.toLowerCase() ?? null : null;
-    const productId = usb ? readAttribute(usb, "idProduct")?.toLowerCase() ?? null : null;
-    const interfaceText = readAttribute(device, "bInterfaceNumber") ?? readAttribute(dirname(device), "bInterfaceNumber");
+    const vendorId = usb ? (readAttribute(usb, "idVendor")?.toLowerCase() ?? null) : null;
+    const productId = usb ? (readAttribute(usb, "idProduct")?.toLowerCase() ?? null) : null;
+    const interfaceText =
+      readAttribute(device, "bInterfaceNumber") ?? readAttribute(dirname(device), "bInterfaceNumber");
     const probe = probeFor(vendorId, productId);
     ports.push({
       path: join(devRoot, name),
@@ -108,7 +109,11 @@ export function listSerialPorts(options: DiscoveryOptions = {}): SerialPortInfo[
 /** One line describing a port, for lists in messages. */
 export function describePort(port: SerialPortInfo): string {
   const id = port.vendorId ? `${port.vendorId}:${port.productId}` : "not USB";
-  const parts = [id, port.serialNumber ? `serial ${port.serialNumber}` : null, port.product ?? port.manufacturer];
+  const parts = [
+    id,
+    port.serialNumber ? `serial ${port.serialNumber}` : null,
+    port.product ?? port.manufacturer,
+  ];
   return `${port.path} (${parts.filter((p) => p !== null).join(", ")})`;
 }
 
@@ -131,7 +136,9 @@ export function selectBoardPort(
     if (matching.length === 0) {
       throw new PortSelectionError(
         `no serial port belongs to a USB device with serial number ${serialNumber}; ` +
-          (ports.length > 0 ? `the ports are: ${ports.map(describePort).join("; ")}` : "no serial ports were found"),
+          (ports.length > 0
+            ? `the ports are: ${ports.map(describePort).join("; ")}`
+            : "no serial ports were found"),
       );
     }
     // A probe with several ports (J-Link OB has two): the lowest interface is the board's UART.

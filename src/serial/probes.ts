@@ -24,7 +24,13 @@ export const PROBES: readonly Probe[] = [
   },
   { id: "j-link", name: "SEGGER J-Link (OB)", vendorId: "1366", boards: [] },
   { id: "cmsis-dap", name: "CMSIS-DAP / DAPLink", vendorId: "0d28", productIds: ["0204"], boards: [] },
-  { id: "cp210x", name: "Silicon Labs CP210x USB-UART bridge", vendorId: "10c4", productIds: ["ea60"], boards: [] },
+  {
+    id: "cp210x",
+    name: "Silicon Labs CP210x USB-UART bridge",
+    vendorId: "10c4",
+    productIds: ["ea60"],
+    boards: [],
+  },
   { id: "ftdi", name: "FTDI USB-UART bridge", vendorId: "0403", boards: [] },
 ];
 
@@ -34,6 +40,7 @@ export function probeFor(vendorId: string | null, productId: string | null): Pro
   const vid = vendorId.toLowerCase();
   const pid = productId?.toLowerCase();
   return PROBES.find(
-    (p) => p.vendorId === vid && (p.productIds === undefined || (pid !== undefined && p.productIds.includes(pid))),
+    (p) =>
+      p.vendorId === vid && (p.productIds === undefined || (pid !== undefined && p.productIds.includes(pid))),
   );
 }

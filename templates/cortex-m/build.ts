@@ -61,7 +61,10 @@ export class CortexMBuilder {
     if (current !== text) writeFileSync(path, text);
   }
 
-  async build(projectDir: string, options: CortexMOptions): Promise<{ memory: MemoryUse[]; rebuilt: boolean }> {
+  async build(
+    projectDir: string,
+    options: CortexMOptions,
+  ): Promise<{ memory: MemoryUse[]; rebuilt: boolean }> {
     CortexMBuilder.writeBoardMk(projectDir, options);
     const elf = join(projectDir, FIRMWARE_OUTPUTS.elf);
     const before = mtime(elf);
@@ -89,7 +92,9 @@ export class CortexMBuilder {
     const rebuilt = mtime(elf) !== before;
     let memory = parseMemoryReport(report);
     if (memory.length === 0) memory = await this.sizeReport(projectDir);
-    this.log(rebuilt ? `build: built ${FIRMWARE_OUTPUTS.elf}` : `build: ${FIRMWARE_OUTPUTS.elf} is up to date`);
+    this.log(
+      rebuilt ? `build: built ${FIRMWARE_OUTPUTS.elf}` : `build: ${FIRMWARE_OUTPUTS.elf} is up to date`,
+    );
     return { memory, rebuilt };
   }
 

@@ -33,7 +33,9 @@ function checkTemplate(templateDir: string): string {
   const missing = [...TEMPLATE_FILES, "firmware"].filter((f) => !existsSync(join(templateDir, f)));
   if (!existsSync(join(commonFirmwareDir(templateDir), "rpc_main.c"))) missing.push("../common/firmware");
   if (missing.length > 0) {
-    throw new ServerError(`the cortex-m template in ${templateDir} is incomplete: missing ${missing.join(", ")}`);
+    throw new ServerError(
+      `the cortex-m template in ${templateDir} is incomplete: missing ${missing.join(", ")}`,
+    );
   }
   const runtimeDir = templateRuntimeDir(templateDir);
   if (!existsSync(join(runtimeDir, "include")) || !existsSync(join(runtimeDir, "src"))) {

@@ -61,7 +61,8 @@ export class CortexMProjectHandler extends TemplateProjectHandler<CortexMOptions
     if (this.savedOptions().board !== options.board)
       await inspectModelForBoard(join(this.serverDir, MODEL_ARCHIVE_NAME), options.board);
     const { memory } = await this.builder.build(this.serverDir, options);
-    for (const m of memory) this.log.info(`build: ${options.board} ${m.region} ${m.used} of ${m.total} bytes`);
+    for (const m of memory)
+      this.log.info(`build: ${options.board} ${m.region} ${m.used} of ${m.total} bytes`);
     const { port: _port, serial_number: _serial, ...saved } = options;
     this.saveOptions(saved as CortexMOptions);
   }
@@ -108,7 +109,9 @@ export class CortexMProjectHandler extends TemplateProjectHandler<CortexMOptions
       if (!this.qemu || this.qemu.exit) await this.startQemu(b, elf, options);
       const pty = await this.waitForPty(b);
       this.link = await this.openDevice(pty, options.baud_rate);
-      this.log.info(`open_transport: QEMU ${b.qemu.machine} (pid ${this.qemu!.pid}), its ${b.uart.name} on ${pty}`);
+      this.log.info(
+        `open_transport: QEMU ${b.qemu.machine} (pid ${this.qemu!.pid}), its ${b.uart.name} on ${pty}`,
+      );
       this.recordTimer(b);
       return { ...TWIN_TIMEOUTS };
     }

@@ -33,7 +33,9 @@ export function copySerialPortPackages(templateDir: string, projectDir: string):
     seen.add(dir);
     // Nested under the root's node_modules: same place in the project; hoisted higher: top level.
     const rel = relative(modulesRoot, dir);
-    const target = rel.startsWith("..") ? join(projectDir, "node_modules", name) : join(projectDir, "node_modules", rel);
+    const target = rel.startsWith("..")
+      ? join(projectDir, "node_modules", name)
+      : join(projectDir, "node_modules", rel);
     cpSync(dir, target, { recursive: true, dereference: true });
     const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
       dependencies?: Record<string, string>;

@@ -5,4 +5,8 @@
 import { runTemplateServerIfMain } from "../common/server-entry.js";
 import { CortexMProjectHandler } from "./handler.js";
 
-runTemplateServerIfMain(import.meta.url, "microtvm.cortex-m", (dir, log) => new CortexMProjectHandler(dir, log));
+runTemplateServerIfMain(
+  import.meta.url,
+  "microtvm.cortex-m",
+  (dir, log) => new CortexMProjectHandler(dir, log),
+);

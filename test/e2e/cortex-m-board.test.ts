@@ -46,7 +46,10 @@ function haveTools(t: TestContext, withSer2net = false): boolean {
 function assertClose(got: readonly number[], want: readonly number[], within: number, what: string): void {
   assert.equal(got.length, want.length, what);
   got.forEach((v, i) =>
-    assert.ok(Math.abs(v - want[i]!) < within, `${what}: got ${got.join(",")}, TensorFlow says ${want.join(",")}`),
+    assert.ok(
+      Math.abs(v - want[i]!) < within,
+      `${what}: got ${got.join(",")}, TensorFlow says ${want.join(",")}`,
+    ),
   );
 }
 
@@ -58,7 +61,15 @@ function boardProject(name: string, archive: string): Promise<string> {
   if (!made) {
     made = (async () => {
       const dir = join(work, name);
-      const created = await runCli(["create-project", dir, archive, "--template", "cortex-m", "-o", "board=netduinoplus2"]);
+      const created = await runCli([
+        "create-project",
+        dir,
+        archive,
+        "--template",
+        "cortex-m",
+        "-o",
+        "board=netduinoplus2",
+      ]);
       assert.equal(created.code, 0, created.stderr);
       const built = await runCli(["build", dir, "-o", "verbose=true"], { timeoutMs: 300_000 });
       assert.equal(built.code, 0, built.stderr);
@@ -84,7 +95,12 @@ async function runSamples(dir: string, samples: string, expected: Expected, port
         const { outputs } = await session.infer([{ dtype: "int8", shape: [1, 1960], data }]);
         const out = outputs[0]!;
         const got = Array.from(new Int8Array(out.data.buffer, out.data.byteOffset, out.data.length));
-        assertClose(got, expected.samples[sample]!, expected.max_abs_difference_exclusive, `${dir} ${sample}`);
+        assertClose(
+          got,
+          expected.samples[sample]!,
+          expected.max_abs_difference_exclusive,
+          `${dir} ${sample}`,
+        );
       }
     } finally {
       await session.close();
@@ -112,8 +128,16 @@ async function sharedTwin(t: TestContext, dir: string, marker: string): Promise<
     });
   const qemu = spawn(
     "qemu-system-arm",
-    ["-machine", "netduinoplus2", "-cpu", "cortex-m4", "-display", "none", "-monitor", "stdio"]
-      .concat(["-serial", "null", "-serial", "pty", "-kernel", join(dir, "build", "firmware.elf"), "-name", marker]),
+    ["-machine", "netduinoplus2", "-cpu", "cortex-m4", "-display", "none", "-monitor", "stdio"].concat([
+      "-serial",
+      "null",
+      "-serial",
+      "pty",
+      "-kernel",
+      join(dir, "build", "firmware.elf"),
+      "-name",
+      marker,
+    ]),
     { stdio: ["pipe", "pipe", "pipe"] },
   );
   t.after(() => stop(qemu));
@@ -147,7 +171,7 @@ async function sharedTwin(t: TestContext, dir: string, marker: string): Promise<
   let ser2netErr = "";
   ser2net.stderr!.setEncoding("utf8").on("data", (s: string) => (ser2netErr += s));
   // Listening once a TCP connection is accepted.
-  for (const until = Date.now() + 10_000; ; ) {
+  for (const until = Date.now() + 10_000; ;) {
     const up = await new Promise<boolean>((resolve) => {
       const probe = createServer();
       probe.once("error", () => resolve(true));
@@ -173,7 +197,12 @@ for (const [name, executor] of ARCHIVES) {
       const run = await runCli(["run", dir, "--input", `Reshape_1=${join(samples, "yes.bin")}`, "--json"]);
       assert.equal(run.code, 0, run.stderr);
       const doc = JSON.parse(run.stdout) as { outputs: { values: number[] }[] };
-      assertClose(doc.outputs[0]!.values, expected.samples.yes!, expected.max_abs_difference_exclusive, "run yes");
+      assertClose(
+        doc.outputs[0]!.values,
+        expected.samples.yes!,
+        expected.max_abs_difference_exclusive,
+        "run yes",
+      );
       await runSamples(dir, samples, expected);
       await assertNothingLeft(join(dir, "build", "firmware.elf"));
     });
@@ -198,7 +227,12 @@ for (const [name, executor] of ARCHIVES) {
       ]);
       assert.equal(run.code, 0, run.stderr);
       const doc = JSON.parse(run.stdout) as { outputs: { values: number[] }[] };
-      assertClose(doc.outputs[0]!.values, expected.samples.no!, expected.max_abs_difference_exclusive, "run no");
+      assertClose(
+        doc.outputs[0]!.values,
+        expected.samples.no!,
+        expected.max_abs_difference_exclusive,
+        "run no",
+      );
       await runSamples(dir, samples, expected, port);
       // With a port given the server started nothing: only the test's own QEMU runs the firmware.
       assert.deepEqual(

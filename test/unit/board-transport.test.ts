@@ -8,13 +8,17 @@ import { createServer, type Server, type Socket } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { IAC, Rfc2217Codec } from "../../templates/cortex-m/transport/rfc2217.js";
+import { IAC } from "../../templates/cortex-m/transport/rfc2217.js";
 import { TcpLink, parseTcpAddress } from "../../templates/cortex-m/transport/tcp.js";
 import { ReceiveQueue, writeInPieces } from "../../templates/cortex-m/transport/link.js";
 import { loadSerialPort } from "../../templates/cortex-m/serial-package.js";
 import { IoTimeoutError } from "../../src/protocol/index.js";
 
-const WILL = 251, WONT = 252, DO = 253, DONT = 254, SB = 250, SE = 240;
+const WILL = 251,
+  DO = 253,
+  DONT = 254,
+  SB = 250,
+  SE = 240;
 
 interface FakeServer {
   server: Server;
@@ -88,10 +92,17 @@ async function closeFake(fake: FakeServer): Promise<void> {
 }
 
 test("port addresses: socket:// and rfc2217:// with host and port; bad ones are explained", () => {
-  assert.deepEqual(parseTcpAddress("rfc2217://127.0.0.1:4000"), { scheme: "rfc2217", host: "127.0.0.1", port: 4000 });
+  assert.deepEqual(parseTcpAddress("rfc2217://127.0.0.1:4000"), {
+    scheme: "rfc2217",
+    host: "127.0.0.1",
+    port: 4000,
+  });
   assert.deepEqual(parseTcpAddress("socket://[::1]:5"), { scheme: "socket", host: "::1", port: 5 });
   assert.equal(parseTcpAddress("/dev/ttyACM0"), undefined);
-  assert.throws(() => parseTcpAddress("rfc2217://host"), /not rfc2217:\/\/HOST:PORT with a port from 1 to 65535/);
+  assert.throws(
+    () => parseTcpAddress("rfc2217://host"),
+    /not rfc2217:\/\/HOST:PORT with a port from 1 to 65535/,
+  );
   assert.throws(() => parseTcpAddress("socket://host:70000"), /not socket:\/\/HOST:PORT/);
 });
 

@@ -62,7 +62,10 @@ function addPlatformAndVirtual(root: string): void {
   mkdirSync(join(platform, "tty", "ttyS3"), { recursive: true });
   symlinkSync(relative(platform, join(root, "bus", "platform")), join(platform, "subsystem"));
   symlinkSync(relative(join(platform, "tty", "ttyS3"), platform), join(platform, "tty", "ttyS3", "device"));
-  symlinkSync(relative(join(root, "class", "tty"), join(platform, "tty", "ttyS3")), join(root, "class", "tty", "ttyS3"));
+  symlinkSync(
+    relative(join(root, "class", "tty"), join(platform, "tty", "ttyS3")),
+    join(root, "class", "tty", "ttyS3"),
+  );
   const virtual = join(root, "devices", "virtual", "tty", "tty0");
   mkdirSync(virtual, { recursive: true });
   symlinkSync(relative(join(root, "class", "tty"), virtual), join(root, "class", "tty", "tty0"));
@@ -80,17 +83,53 @@ const NUCLEO: UsbPort = {
 };
 const NUCLEO_2: UsbPort = { ...NUCLEO, tty: "ttyACM1", serial: "0671FF495150897267203422", bus: "1-4" };
 const JLINK: UsbPort[] = [
-  { tty: "ttyACM2", vendor: "1366", product: "1015", serial: "000683123456", manufacturer: "SEGGER", productName: "J-Link", interface: 0, bus: "1-7" },
-  { tty: "ttyACM3", vendor: "1366", product: "1015", serial: "000683123456", manufacturer: "SEGGER", productName: "J-Link", interface: 2, bus: "1-7" },
+  {
+    tty: "ttyACM2",
+    vendor: "1366",
+    product: "1015",
+    serial: "000683123456",
+    manufacturer: "SEGGER",
+    productName: "J-Link",
+    interface: 0,
+    bus: "1-7",
+  },
+  {
+    tty: "ttyACM3",
+    vendor: "1366",
+    product: "1015",
+    serial: "000683123456",
+    manufacturer: "SEGGER",
+    productName: "J-Link",
+    interface: 2,
+    bus: "1-7",
+  },
 ];
-const FTDI: UsbPort = { tty: "ttyUSB0", vendor: "0403", product: "6001", serial: "A50285BI", manufacturer: "FTDI", interface: 0, usbSerial: true, bus: "1-9" };
+const FTDI: UsbPort = {
+  tty: "ttyUSB0",
+  vendor: "0403",
+  product: "6001",
+  serial: "A50285BI",
+  manufacturer: "FTDI",
+  interface: 0,
+  usbSerial: true,
+  bus: "1-9",
+};
 
 test("one Nucleo: its port, USB id, serial number, manufacturer and board; legacy and virtual ttys left out", (t) => {
   const root = recordedSysfs([NUCLEO, FTDI], addPlatformAndVirtual);
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const ports = listSerialPorts({ sysRoot: root });
   assert.deepEqual(
-    ports.map((p) => [p.path, p.vendorId, p.productId, p.serialNumber, p.manufacturer, p.interface, p.probe, p.boards]),
+    ports.map((p) => [
+      p.path,
+      p.vendorId,
+      p.productId,
+      p.serialNumber,
+      p.manufacturer,
+      p.interface,
+      p.probe,
+      p.boards,
+    ]),
     [
       ["/dev/ttyACM0", "0483", "374b", NUCLEO.serial, "STMicroelectronics", 2, "st-link", ["nucleo-f446re"]],
       ["/dev/ttyUSB0", "0403", "6001", "A50285BI", "FTDI", 0, "ftdi", []],
@@ -166,7 +205,10 @@ test("the probe table and the cortex-m board table agree on which probe serves w
   }
   for (const probe of PROBES) {
     for (const name of probe.boards) {
-      assert.ok((BOARDS as Record<string, { probes: readonly string[] }>)[name]?.probes.includes(probe.id), `${probe.id} -> ${name}`);
+      assert.ok(
+        (BOARDS as Record<string, { probes: readonly string[] }>)[name]?.probes.includes(probe.id),
+        `${probe.id} -> ${name}`,
+      );
     }
   }
 });

@@ -64,7 +64,8 @@ export class ReceiveQueue {
   }
 
   async read(n: number, timeoutSec: number | null): Promise<Uint8Array> {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`read_transport: n must be a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new RangeError(`read_transport: n must be a positive integer, got ${n}`);
     const deadline = timeoutSec === null ? undefined : Date.now() + Math.max(0, timeoutSec) * 1000;
     let polled = false;
     for (;;) {

@@ -191,6 +191,12 @@ export class Rfc2217Codec {
   }
 
   private subcommand(code: number, value: Buffer): void {
-    this.send(Buffer.concat([Buffer.from([IAC, SB, OPT_COM_PORT, code]), Rfc2217Codec.escape(value), Buffer.from([IAC, SE])]));
+    this.send(
+      Buffer.concat([
+        Buffer.from([IAC, SB, OPT_COM_PORT, code]),
+        Rfc2217Codec.escape(value),
+        Buffer.from([IAC, SE]),
+      ]),
+    );
   }
 }

@@ -33,8 +33,12 @@ export class SerialDeviceLink implements ByteLink {
     port.on("data", (chunk) => {
       if (!this.closing) this.queue.push(chunk);
     });
-    port.on("error", (error) => this.queue.end(new TransportClosedError(`serial port error: ${error.message}`)));
-    port.on("close", () => this.queue.end(new TransportClosedError(`${description} was closed (unplugged?)`)));
+    port.on("error", (error) =>
+      this.queue.end(new TransportClosedError(`serial port error: ${error.message}`)),
+    );
+    port.on("close", () =>
+      this.queue.end(new TransportClosedError(`${description} was closed (unplugged?)`)),
+    );
   }
 
   /** Opens `path` at `baud` (8N1, no flow control), dropping whatever the port had buffered. */
@@ -67,15 +71,22 @@ export class SerialDeviceLink implements ByteLink {
   async write(data: Uint8Array, timeoutSec: number | null): Promise<void> {
     if (this.closing || this.queue.ended || !this.port.isOpen) throw new TransportClosedError();
     this.queue.beforeWrite();
-    await writeInPieces(data, timeoutSec, SERIAL_MAX_IN_FLIGHT, (piece) =>
-      new Promise<void>((resolve, reject) => {
-        this.port.write(piece, (error) => {
-          if (error) reject(new TransportClosedError(`writing to ${this.description} failed: ${error.message}`));
-        });
-        this.port.drain((error) =>
-          error ? reject(new TransportClosedError(`writing to ${this.description} failed: ${error.message}`)) : resolve(),
-        );
-      }),
+    await writeInPieces(
+      data,
+      timeoutSec,
+      SERIAL_MAX_IN_FLIGHT,
+      (piece) =>
+        new Promise<void>((resolve, reject) => {
+          this.port.write(piece, (error) => {
+            if (error)
+              reject(new TransportClosedError(`writing to ${this.description} failed: ${error.message}`));
+          });
+          this.port.drain((error) =>
+            error
+              ? reject(new TransportClosedError(`writing to ${this.description} failed: ${error.message}`))
+              : resolve(),
+          );
+        }),
     );
   }
 

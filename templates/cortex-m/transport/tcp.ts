@@ -53,8 +53,12 @@ export class TcpLink implements ByteLink {
       const data = this.codec ? this.codec.receive(chunk) : chunk;
       if (data.length > 0) this.queue.push(data);
     });
-    socket.on("error", (error) => this.queue.end(new TransportClosedError(`${description}: ${error.message}`)));
-    socket.on("close", () => this.queue.end(new TransportClosedError(`${description} closed the connection`)));
+    socket.on("error", (error) =>
+      this.queue.end(new TransportClosedError(`${description}: ${error.message}`)),
+    );
+    socket.on("close", () =>
+      this.queue.end(new TransportClosedError(`${description} closed the connection`)),
+    );
   }
 
   static async open(address: TcpAddress, baud: number): Promise<TcpLink> {
@@ -63,7 +67,9 @@ export class TcpLink implements ByteLink {
       const s = connect({ host: address.host, port: address.port });
       const timer = setTimeout(() => {
         s.destroy();
-        reject(new ServerError(`cannot connect to ${where}: no answer within ${CONNECT_TIMEOUT_MS / 1000} s`));
+        reject(
+          new ServerError(`cannot connect to ${where}: no answer within ${CONNECT_TIMEOUT_MS / 1000} s`),
+        );
       }, CONNECT_TIMEOUT_MS);
       s.once("connect", () => {
         clearTimeout(timer);
@@ -105,18 +111,22 @@ export class TcpLink implements ByteLink {
   async write(data: Uint8Array, timeoutSec: number | null): Promise<void> {
     if (this.closing || this.queue.ended || this.socket.destroyed) throw new TransportClosedError();
     this.queue.beforeWrite();
-    await writeInPieces(data, timeoutSec, TCP_MAX_IN_FLIGHT, (piece) =>
-      new Promise<void>((resolve, reject) => {
-        const bytes = this.codec ? Rfc2217Codec.escape(piece) : piece;
-        const onClose = () => reject(new TransportClosedError());
-        this.socket.once("close", onClose);
-        const done = () => {
-          this.socket.off("close", onClose);
-          resolve();
-        };
-        if (this.socket.write(bytes)) done();
-        else this.socket.once("drain", done);
-      }),
+    await writeInPieces(
+      data,
+      timeoutSec,
+      TCP_MAX_IN_FLIGHT,
+      (piece) =>
+        new Promise<void>((resolve, reject) => {
+          const bytes = this.codec ? Rfc2217Codec.escape(piece) : piece;
+          const onClose = () => reject(new TransportClosedError());
+          this.socket.once("close", onClose);
+          const done = () => {
+            this.socket.off("close", onClose);
+            resolve();
+          };
+          if (this.socket.write(bytes)) done();
+          else this.socket.once("drain", done);
+        }),
     );
   }
 
