@@ -54,7 +54,7 @@ async function generated(name: string, options: ProjectOptions): Promise<string>
   const template = new CortexMProjectHandler(TEMPLATE, logger());
   await template.generateProject({
     modelLibraryFormatPath: await tinyArchive(),
-    standaloneCrtDir: null,
+    standaloneCrtDir: "",
     projectDir: dir,
     options,
   });
