@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Device time from the DWT cycle counter (ARMv7-M silicon): CYCCNT counts core cycles in 32 bits,
  * extended to 64 bits here by noticing each wrap. SysTick interrupts every 2^24 cycles only to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Device time from SysTick: a 24-bit down counter clocked by the core, extended to 64 bits by
  * counting its periods. Used where there is no cycle counter to read (QEMU models no DWT).

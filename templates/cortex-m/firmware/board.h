@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the firmware needs to know about the board. The project's board.mk (written from the
  * template's board table) defines every value with -D; there are no defaults, so a board that

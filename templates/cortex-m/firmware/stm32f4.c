@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STM32F4 boards (nucleo-f446re; netduinoplus2, the STM32F405 QEMU emulates): clocks, the UART
  * pins and the USART driver behind uart.h.
