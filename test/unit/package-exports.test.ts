@@ -22,6 +22,7 @@ const expected: Record<string, string[]> = {
     "mlf.openMlf",
     "session.Session",
     "rpc.AotExecutor",
+    "serial.listSerialPorts",
   ],
   "./server": ["runServer", "serveChannel"],
   "./client": ["TemplateProject", "GeneratedProject", "ProjectApiClient"],
@@ -29,6 +30,7 @@ const expected: Record<string, string[]> = {
   "./mlf": ["openMlf", "extractMlf", "writeMlf"],
   "./session": ["Session"],
   "./rpc": ["RpcClient", "AotExecutor", "GraphExecutor"],
+  "./serial": ["listSerialPorts", "selectBoardPort", "probeFor"],
 };
 
 test("every package entry point resolves in dist/ and exports its layer's API", async (t) => {
