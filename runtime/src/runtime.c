@@ -9,6 +9,7 @@
 #include <microtvm/globals.h>
 #include <microtvm/memory.h>
 #include <microtvm/modules.h>
+#include <microtvm/profiler.h>
 #include <microtvm/rpc_server.h>
 #include <microtvm/runtime.h>
 #include <microtvm/time_evaluator.h>
@@ -62,6 +63,7 @@ tvm_crt_error_t mtvm_runtime_init(size_t max_packet_size) {
   if (!err) err = mtvm_global_register("tvm.contrib.random.random_fill", random_fill, 0);
   if (!err) err = mtvm_aot_executor_register();
   if (!err) err = mtvm_build_stamp_register();
+  if (!err) err = mtvm_profiler_register();
   return err;
 }
 

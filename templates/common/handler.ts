@@ -10,6 +10,24 @@ import { FirmwareProcess, type FirmwareLog, type FirmwareStartOptions } from "./
 import { MODEL_ARCHIVE_NAME, type GenerateInputs } from "./project.js";
 import { readProjectFile, writeProjectFile } from "./project-file.js";
 
+/** A memory of the target: first address and size in bytes. */
+export interface MemoryRangeRecord {
+  origin: number;
+  length: number;
+}
+
+/** The built firmware, as recorded in microtvm-project.json (`firmware`); paths are project-relative. */
+export interface FirmwareRecord {
+  elf: string;
+  map: string;
+  size_tool: string;
+  memory?: { flash: MemoryRangeRecord; ram: MemoryRangeRecord; external_ram?: MemoryRangeRecord };
+  /** Symbols of the platform's workspace pool. */
+  pool_symbols: string[];
+  /** What the target is, for the reader. */
+  target: string;
+}
+
 /** How a device's timer counts, as recorded in microtvm-project.json (`device_timer`). */
 export interface DeviceTimer {
   /** Timer ticks per second of device time. */
@@ -148,6 +166,17 @@ export abstract class TemplateProjectHandler<Options extends object> implements 
     const file = readProjectFile(this.serverDir);
     if (!file) return;
     file.device_timer = timer;
+    writeProjectFile(this.serverDir, file);
+  }
+
+  /**
+   * Records where the built firmware and its linker map are, and the target's memories, so the
+   * CLI can report the footprint by component (`firmware` in microtvm-project.json).
+   */
+  protected recordFirmware(firmware: FirmwareRecord): void {
+    const file = readProjectFile(this.serverDir);
+    if (!file) return;
+    file.firmware = firmware;
     writeProjectFile(this.serverDir, file);
   }
 

@@ -63,6 +63,15 @@ export class CortexMProjectHandler extends TemplateProjectHandler<CortexMOptions
     const { memory } = await this.builder.build(this.serverDir, options);
     for (const m of memory)
       this.log.info(`build: ${options.board} ${m.region} ${m.used} of ${m.total} bytes`);
+    const board = BOARDS[options.board];
+    this.recordFirmware({
+      elf: FIRMWARE_OUTPUTS.elf,
+      map: FIRMWARE_OUTPUTS.map,
+      size_tool: "arm-none-eabi-size",
+      memory: { flash: board.flash, ram: board.ram },
+      pool_symbols: ["g_pool"],
+      target: board.description,
+    });
     const { port: _port, serial_number: _serial, ...saved } = options;
     this.saveOptions(saved as CortexMOptions);
   }

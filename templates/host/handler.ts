@@ -41,6 +41,13 @@ export class HostProjectHandler extends TemplateProjectHandler<HostOptions> {
   async build(sent: ProjectOptions): Promise<void> {
     const options = this.projectOptions(sent, "build");
     await this.builder.build(this.serverDir, options);
+    this.recordFirmware({
+      elf: FIRMWARE_PATH,
+      map: `${FIRMWARE_PATH}.map`,
+      size_tool: "size",
+      pool_symbols: ["g_pool"],
+      target: "host process (no fixed memory limits)",
+    });
     this.saveOptions(options);
   }
 

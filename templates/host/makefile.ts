@@ -77,6 +77,9 @@ COMMON_CFLAGS := -O2 -g -DTVM_WORKSPACE_SIZE_BYTES=$(WORKSPACE_SIZE_BYTES) $(DEF
 PROJECT_CFLAGS := -std=c99 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 # TVM's code generators emit code that newer compilers warn about, some of it as errors by default.
 MODEL_CFLAGS := -Wno-error=incompatible-pointer-types -Wno-error=int-conversion -Wno-error=implicit-function-declaration
+# Operator timing (\`microtvm profile\`): the compiler calls the runtime's profiler hooks around
+# every function of the model; disarmed, a hook is a load and a return.
+MODEL_PROFILE_FLAGS ?= -finstrument-functions
 LDLIBS := -lm
 
 PROJECT_OBJS := $(PROJECT_SRCS:%.c=$(BUILD_DIR)/obj/%.o)
@@ -97,7 +100,7 @@ all: $(TARGET)
 
 $(TARGET): $(PROJECT_OBJS) $(MODEL_OBJS) $(MODEL_PREBUILT) $(CONFIG_FILE)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(CFLAGS_EXTRA) -o $@ $(filter %.o,$^) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS_EXTRA) -Wl,-Map=$(BUILD_DIR)/firmware.map -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(PROJECT_OBJS): $(BUILD_DIR)/obj/%.o: %.c $(CONFIG_FILE)
 	@mkdir -p $(dir $@)
@@ -107,7 +110,7 @@ $(PROJECT_OBJS): $(BUILD_DIR)/obj/%.o: %.c $(CONFIG_FILE)
 $(MODEL_OBJS): $(BUILD_DIR)/obj/%.o: %.c $(CONFIG_FILE)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(COMMON_CFLAGS) $(MODEL_CFLAGS) $(CFLAGS_EXTRA) -c $< -o $@
+	$(Q)$(CC) $(COMMON_CFLAGS) $(MODEL_CFLAGS) $(MODEL_PROFILE_FLAGS) $(CFLAGS_EXTRA) -c $< -o $@
 
 clean:
 	rm -rf $(BUILD_DIR)

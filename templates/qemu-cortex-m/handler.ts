@@ -53,6 +53,15 @@ export class QemuProjectHandler extends TemplateProjectHandler<QemuOptions> {
     const { memory } = await this.builder.build(this.serverDir, options);
     const ram = memory.find((m) => m.region === "RAM");
     if (ram) this.log.info(`build: ${options.board} RAM ${ram.used} of ${ram.total} bytes`);
+    const board = qemuBoard(options.board);
+    this.recordFirmware({
+      elf: FIRMWARE_OUTPUTS.elf,
+      map: FIRMWARE_OUTPUTS.map,
+      size_tool: "arm-none-eabi-size",
+      memory: { flash: board.flash, ram: board.ram, external_ram: board.psram },
+      pool_symbols: ["g_pool"],
+      target: `${options.board} (${board.cpu}) under QEMU`,
+    });
     this.saveOptions(options);
   }
 

@@ -14,7 +14,8 @@ const allowed: Record<string, string[]> = {
   session: ["protocol"],
   rpc: ["protocol", "session", "mlf"],
   serial: [],
-  cli: ["protocol", "channel", "server", "client", "mlf", "session", "rpc", "serial"],
+  device: ["protocol", "client", "session", "rpc", "mlf"],
+  cli: ["protocol", "channel", "server", "client", "mlf", "session", "rpc", "serial", "device"],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -10,11 +10,15 @@ import { projectCallError } from "../project/errors.js";
 import { openGeneratedProject, type OpenedProject } from "../project/generated.js";
 import { saveOptions } from "../project/project-file.js";
 import { Progress } from "../project/progress.js";
+import { footprintJson, formatFootprint, readProjectFootprint } from "../project/footprint.js";
+import { renderReport } from "../report/html.js";
+import { checkReportPath, writeReport } from "../report/file.js";
 
 interface BuildFlags extends ServerFlags {
   projectOption?: string[];
   force?: boolean;
   json?: boolean;
+  report?: string;
 }
 
 export function buildCommand(program: Command): void {
@@ -26,6 +30,7 @@ export function buildCommand(program: Command): void {
   addProjectOptionFlag(command);
   addServerFlags(command)
     .option("--json", "print one JSON document (schema microtvm.build/1)")
+    .option("--report <file.html>", "also write the memory breakdown as a self-contained HTML page")
     .addHelpText("after", () => builtInOptionsHelp())
     .action(async (dirArg: string, flags: BuildFlags) => {
       let opened: OpenedProject | undefined;
@@ -36,21 +41,46 @@ export function buildCommand(program: Command): void {
           const progress = new Progress();
           const started = Date.now();
           try {
+            const reportPath = flags.report === undefined ? undefined : checkReportPath(flags.report);
             opened = await openGeneratedProject(dirArg, flags.projectOption, "build", flags, progress);
             const { dir, project, given, options } = opened;
             checkpoint();
             if (flags.force) rmSync(join(dir, "build"), { recursive: true, force: true });
             await progress.step(`building ${dir}`, () => project.build(options));
             saveOptions(dir, given);
+            // Templates that are not ours record no firmware: no footprint then.
+            const footprint = await readProjectFootprint(dir);
+            if (reportPath) {
+              writeReport(
+                reportPath,
+                renderReport({
+                  title: `Build footprint: ${dir}`,
+                  facts: [
+                    ["project", dir],
+                    ["target", footprint?.target ?? "unknown"],
+                    ["built", new Date().toISOString()],
+                  ],
+                  ...(footprint ? { footprint } : {}),
+                }),
+              );
+            }
             if (flags.json) {
               printJson("microtvm.build/1", {
                 projectDir: dir,
                 options,
                 clean: flags.force === true,
                 durationMs: Date.now() - started,
+                footprint: footprint ? footprintJson(footprint) : null,
+                ...(reportPath ? { report: reportPath } : {}),
               });
             } else {
               process.stdout.write(`built ${dir}\n`);
+              process.stdout.write(
+                footprint
+                  ? `${formatFootprint(footprint)}\n`
+                  : "footprint: unavailable (the project's template does not record its firmware)\n",
+              );
+              if (reportPath) process.stdout.write(`wrote ${reportPath}\n`);
             }
           } catch (error) {
             throw projectCallError(error, "build");

@@ -10,6 +10,7 @@ import { flashCommand } from "./flash.js";
 import { inspectCommand } from "./inspect.js";
 import { packCommand } from "./pack.js";
 import { inferenceCommands } from "./run.js";
+import { profileCommand } from "./profile.js";
 
 /** A CLI command: adds itself to the program. One file per command in this folder. */
 export type CommandModule = (program: Command) => void;
@@ -27,4 +28,5 @@ export const commands: CommandModule[] = [
   inspectCommand,
   packCommand,
   inferenceCommands,
+  profileCommand,
 ];

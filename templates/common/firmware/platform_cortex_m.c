@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <microtvm/profiler.h>
 #include <tvm/runtime/crt/platform.h>
 
 #include "cortex_m.h"
@@ -84,6 +85,12 @@ tvm_crt_error_t TVMPlatformMemoryFree(void* ptr, DLDevice dev) {
   g_run[block] = 0u;
   return kTvmErrorNoError;
 }
+
+/* The operator-timing clock is the platform's timer: SysTick under QEMU (deterministic with
+ * -icount), the DWT cycle counter on silicon that has one (timer_dwt.c). */
+uint64_t mtvm_profile_clock(void) { return mtvm_platform_ticks(); }
+
+uint64_t mtvm_profile_clock_hz(void) { return mtvm_platform_timer_hz(); }
 
 static int g_timer_running;
 static uint64_t g_timer_start;

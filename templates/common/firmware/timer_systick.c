@@ -8,6 +8,7 @@
 #include "board.h"
 #include "cortex_m.h"
 #include "platform_cortex_m.h"
+#include <microtvm/profiler.h>
 
 /* The rate SysTick counts at: the core clock (CLKSOURCE = processor clock). */
 #ifndef MTVM_TIMER_HZ
@@ -47,6 +48,9 @@ uint64_t mtvm_platform_ticks(void) {
   mtvm_irq_restore(primask);
   return ticks;
 }
+
+/* What the operator-timing clock (mtvm_platform_ticks) counts. */
+const char* mtvm_profile_clock_name(void) { return "SysTick"; }
 
 uint32_t mtvm_platform_timer_hz(void) { return MTVM_TIMER_HZ; }
 

@@ -1,0 +1,408 @@
+// `microtvm profile <project-dir | model.tar>`: where an inference's device time goes, operator by
+// operator, sorted, with each one's share and number of calls; as a table, as `--json`
+// (microtvm.profile/1) and as an HTML page (`--report`). Graph models: each kernel timed by the
+// device's time evaluator; AOT models: the firmware's operator-timing hooks, next to the time
+// evaluator's measurement of the whole run.
+import type { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import type { GeneratedProject } from "../../client/index.js";
+import { parseElf, profileAot, profileGraph, type OperatorProfile } from "../../device/index.js";
+import { RpcError, type FillMode } from "../../rpc/index.js";
+import { SessionError } from "../../session/index.js";
+import { CliError, ExitCode } from "../exit-codes.js";
+import { addProjectOptionFlag, addServerFlags, collectRepeated, type ServerFlags } from "../options.js";
+import { formatTable, printJson } from "../output.js";
+import { FILL_MODES, resolveInputs } from "../inference/inputs.js";
+import { loadProjectModel, type InferenceModel } from "../inference/model.js";
+import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
+import { InferenceSession } from "../inference/session.js";
+import { projectCallError } from "../project/errors.js";
+import { firmwareDescription, footprintJson, readProjectFootprint } from "../project/footprint.js";
+import { Progress } from "../project/progress.js";
+import { deviceTimer, type DeviceTimer } from "../project/project-file.js";
+import { checkReportPath, writeReport } from "../report/file.js";
+import { renderReport } from "../report/html.js";
+
+interface ProfileFlags extends ServerFlags {
+  input?: string[];
+  fillMode: FillMode;
+  runs: number;
+  repeat: number;
+  json?: boolean;
+  report?: string;
+  projectOption?: string[];
+  template?: string;
+  model?: string;
+  build: boolean;
+  timeout?: number;
+}
+
+function wholeNumber(name: string, min: number, max: number) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new CliError(
+        `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`,
+        ExitCode.usage,
+      );
+    }
+    return n;
+  };
+}
+
+function seconds(text: string): number {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n) || n <= 0) {
+    throw new CliError(
+      `--timeout must be a number of seconds > 0, got ${JSON.stringify(text)}`,
+      ExitCode.usage,
+    );
+  }
+  return n;
+}
+
+function fillMode(text: string): FillMode {
+  if (!(FILL_MODES as readonly string[]).includes(text)) {
+    throw new CliError(
+      `--fill-mode must be one of ${FILL_MODES.join(", ")}, got ${JSON.stringify(text)}`,
+      ExitCode.usage,
+    );
+  }
+  return text as FillMode;
+}
+
+export function profileCommand(program: Command): void {
+  const command = program
+    .command("profile")
+    .description("device time of every operator of a model, sorted, with its share and calls")
+    .argument(
+      "<project-or-archive>",
+      "a generated project directory, or a model archive (.tar) with --template",
+    )
+    .option(
+      "-i, --input <name=file>",
+      "an input from a file: NAME is the input's name or index; .bin (raw), .npy or .json (repeatable)",
+      collectRepeated,
+    )
+    .option(
+      "--fill-mode <mode>",
+      "how inputs without --input are filled: zeros, ones or random (seeded)",
+      fillMode,
+      "random",
+    )
+    .option(
+      "--runs <n>",
+      "AOT: inferences timed by the hooks and by the time evaluator; graph: calls per kernel per repetition",
+      wholeNumber("--runs", 1, 100000),
+      10,
+    )
+    .option(
+      "--repeat <n>",
+      "graph: repetitions per kernel (the median is kept)",
+      wholeNumber("--repeat", 1, 1000),
+      3,
+    )
+    .option(
+      "-t, --template <name-or-dir>",
+      "with a model archive: the template of the cached project (default host)",
+    )
+    .option("--model <name>", "the module to profile when the archive holds several")
+    .option("--no-build", "do not ask the project to build first (it must be built already)")
+    .option(
+      "--timeout <sec>",
+      "seconds to wait for each device reply (default: the project's session timeout)",
+      seconds,
+    )
+    .option(
+      "--report <file.html>",
+      "also write the profile and the memory breakdown as a self-contained HTML page",
+    );
+  addProjectOptionFlag(command);
+  addServerFlags(command)
+    .option("--json", "print one JSON document (schema microtvm.profile/1)")
+    .action(async (targetArg: string, flags: ProfileFlags) => {
+      await profileModel(targetArg, flags);
+    });
+}
+
+/** The unit the figures are shown in, and how a profile's seconds convert to it. */
+interface Unit {
+  /** Always named: "SysTick ticks", "s". */
+  readonly name: string;
+  readonly perSecond: number;
+  readonly deterministic: boolean | null;
+  readonly source: string;
+}
+
+function unitOf(profile: OperatorProfile, timer: DeviceTimer | undefined): Unit {
+  if (profile.clock && !/\bns\b/.test(profile.clock.name)) {
+    return {
+      name: `${profile.clock.name} ticks`,
+      perSecond: profile.clock.hz,
+      deterministic: timer?.deterministic ?? null,
+      source: timer?.source ?? `${profile.clock.name} at ${profile.clock.hz} Hz`,
+    };
+  }
+  if (!profile.clock && timer) {
+    const name = /SysTick/.test(timer.source) ? "SysTick ticks" : "device timer ticks";
+    return { name, perSecond: timer.hz, deterministic: timer.deterministic, source: timer.source };
+  }
+  return {
+    name: "s",
+    perSecond: 1,
+    deterministic: false,
+    source: profile.clock ? `${profile.clock.name} (host clock)` : "the device's timer in seconds",
+  };
+}
+
+interface ProfileReport {
+  target: ProjectTarget;
+  model: InferenceModel;
+  profile: OperatorProfile;
+  unit: Unit;
+}
+
+function show(value: number, unit: Unit): string {
+  if (unit.name === "s") {
+    const us = value * 1e6;
+    return us >= 1000 ? `${(us / 1000).toFixed(3)} ms` : `${us.toFixed(1)} µs`;
+  }
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}
+
+function inUnit(secondsValue: number, unit: Unit): number {
+  const v = secondsValue * unit.perSecond;
+  // Ticks of a deterministic clock are whole numbers; keep the average exact otherwise.
+  return unit.name === "s" ? v : Math.round(v * 10) / 10;
+}
+
+function totals(report: ProfileReport): { sum: number; entry?: number; whole?: number; agreement?: number } {
+  const { profile, unit } = report;
+  const sum = profile.operators.reduce((s, o) => s + o.seconds, 0);
+  const out: { sum: number; entry?: number; whole?: number; agreement?: number } = { sum: inUnit(sum, unit) };
+  if (profile.entrySeconds !== undefined) out.entry = inUnit(profile.entrySeconds, unit);
+  if (profile.wholeRunSeconds !== undefined) {
+    out.whole = inUnit(profile.wholeRunSeconds, unit);
+    out.agreement =
+      profile.wholeRunSeconds > 0 ? (sum - profile.wholeRunSeconds) / profile.wholeRunSeconds : NaN;
+  }
+  return out;
+}
+
+function profileError(error: unknown, interrupted: boolean, serverSaid: string[]): unknown {
+  if (interrupted)
+    return new CliError(
+      "interrupted; the session and the project's server were closed",
+      ExitCode.interrupted,
+    );
+  if (error instanceof CliError) return error;
+  if (error instanceof RpcError || error instanceof SessionError) {
+    const said = serverSaid.length > 0 ? ` (the project's server says: ${serverSaid.join(" | ")})` : "";
+    return new CliError(`device: ${error.message}${said}`, ExitCode.failed, { cause: error });
+  }
+  return projectCallError(error, "profile");
+}
+
+async function profileModel(targetArg: string, flags: ProfileFlags): Promise<void> {
+  const progress = new Progress();
+  const reportPath = flags.report === undefined ? undefined : checkReportPath(flags.report);
+  let project: GeneratedProject | undefined;
+  let session: InferenceSession | undefined;
+  let interrupted = false;
+  const serverLog: string[] = [];
+  const onSigint = () => {
+    interrupted = true;
+    void session?.close();
+    void project?.close();
+  };
+  process.on("SIGINT", onSigint);
+  let report: ProfileReport;
+  try {
+    const stopIfInterrupted = () => {
+      if (interrupted) throw new CliError("interrupted", ExitCode.interrupted);
+    };
+    const target = await resolveTarget(targetArg, flags, progress);
+    stopIfInterrupted();
+    const assignments = target.archive ? [] : (flags.projectOption ?? []);
+    const opened = await openRunProject(target.dir, assignments, flags, progress, (line) => {
+      serverLog.push(line);
+      if (serverLog.length > 20) serverLog.shift();
+    });
+    project = opened.project;
+    const { options } = opened;
+    stopIfInterrupted();
+    const model = await loadProjectModel(project, flags.model);
+    const inputs = await resolveInputs(flags.input ?? [], model.inputs, flags.fillMode);
+    const p = project;
+    if (flags.build) await progress.step(`building ${target.dir}`, () => p.build(options));
+    // AOT operators are named from the firmware's symbol table: read it before the device starts.
+    let elf;
+    if (model.executor === "aot") {
+      const firmware = firmwareDescription(target.dir);
+      if (!firmware) {
+        throw new CliError(
+          `${target.dir}: the project's template does not record its firmware, whose symbol table names the AOT operators; profile AOT models on a project of microtvm's own templates (host, qemu-cortex-m)`,
+          ExitCode.badInput,
+        );
+      }
+      const path = isAbsolute(firmware.elf) ? firmware.elf : join(target.dir, firmware.elf);
+      try {
+        elf = parseElf(readFileSync(path), path);
+      } catch (error) {
+        throw new CliError(
+          `cannot read the firmware ${path}: ${(error as Error).message}; build the project`,
+          ExitCode.badInput,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
+    await progress.step(`flashing ${target.dir}`, () => p.flash(options));
+    session = await progress.step("starting the device session", () =>
+      InferenceSession.open(p, model, {
+        projectOptions: options,
+        onLog: (text) => progress.log(`device: ${text}`),
+        ...(flags.timeout !== undefined ? { replyTimeoutSec: flags.timeout } : {}),
+      }),
+    );
+    const s = session;
+    await progress.step(`running ${model.name} once (${model.executor} executor)`, () =>
+      s.infer(inputs.map((i) => i.tensor)),
+    );
+    const profile = await progress.step(`timing every operator`, () =>
+      s.executor.aot
+        ? profileAot(s.connection.runtime, s.executor.aot, elf!, { runs: flags.runs })
+        : profileGraph(s.connection.runtime, s.executor.graph!, { number: flags.runs, repeat: flags.repeat }),
+    );
+    await session.close();
+    report = { target, model, profile, unit: unitOf(profile, deviceTimer(target.dir)) };
+  } catch (error) {
+    const mark = serverLog.length;
+    if (session) await session.close();
+    await project?.close();
+    throw profileError(
+      error,
+      interrupted,
+      serverLog.slice(mark).map((line) => line.replace(/^\w+:[\w.]+:/, "")),
+    );
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    await session?.close();
+    await project?.close();
+  }
+  const footprint = await readProjectFootprint(report.target.dir).catch(() => undefined);
+  if (reportPath) writeReport(reportPath, renderProfileReport(report, footprint));
+  if (flags.json) {
+    const t = totals(report);
+    const { profile, unit, target, model } = report;
+    printJson("microtvm.profile/1", {
+      project_dir: target.dir,
+      ...(target.archive
+        ? {
+            archive: {
+              path: target.archive.path,
+              sha256: target.archive.sha256,
+              template: target.archive.template,
+            },
+          }
+        : {}),
+      model: { name: model.name, executor: model.executor, path: model.path },
+      unit: unit.name,
+      clock: { source: unit.source, per_second: unit.perSecond, deterministic: unit.deterministic },
+      method: profile.method,
+      runs: profile.runs,
+      operators: profile.operators.map((o) => ({
+        name: o.name,
+        calls: o.calls,
+        time: inUnit(o.seconds, unit),
+        seconds: o.seconds,
+        share: t.sum > 0 ? inUnit(o.seconds, unit) / t.sum : 0,
+        ...(o.nodes ? { nodes: o.nodes } : {}),
+      })),
+      total: {
+        operators_time: t.sum,
+        ...(t.entry !== undefined ? { entry_function_time: t.entry } : {}),
+        ...(t.whole !== undefined ? { whole_run_time: t.whole, operators_vs_whole_run: t.agreement } : {}),
+      },
+      notes: profile.notes,
+      footprint: footprint ? footprintJson(footprint) : null,
+      ...(reportPath ? { report: reportPath } : {}),
+    });
+  } else {
+    printProfileText(report);
+    if (reportPath) process.stdout.write(`wrote ${reportPath}\n`);
+  }
+}
+
+function printProfileText(report: ProfileReport): void {
+  const { profile, unit, model, target } = report;
+  const t = totals(report);
+  const lines: string[] = [];
+  lines.push(`model ${model.name} (${model.executor} executor) in ${target.dir}`);
+  lines.push(`time in ${unit.name === "s" ? "seconds (host clock)" : `${unit.name} (${unit.source})`}`);
+  lines.push(
+    formatTable(
+      ["operator", "calls", unit.name === "s" ? "time" : unit.name, "share"],
+      profile.operators.map((o) => {
+        const v = inUnit(o.seconds, unit);
+        return [
+          o.name,
+          String(o.calls),
+          show(v, unit),
+          `${t.sum > 0 ? ((100 * v) / t.sum).toFixed(1) : "0.0"} %`,
+        ];
+      }),
+    ),
+  );
+  lines.push("");
+  lines.push(`operators total   ${show(t.sum, unit)} per inference`);
+  if (t.entry !== undefined)
+    lines.push(`AOT main function ${show(t.entry, unit)} (operators and the code between them)`);
+  if (t.whole !== undefined)
+    lines.push(
+      `whole run         ${show(t.whole, unit)} (runtime.RPCTimeEvaluator on run, hooks disarmed); operators ${
+        Number.isFinite(t.agreement!)
+          ? `${t.agreement! >= 0 ? "+" : ""}${(100 * t.agreement!).toFixed(1)} %`
+          : "-"
+      } of it`,
+    );
+  lines.push(`method: ${profile.method}`);
+  if (unit.deterministic === true)
+    lines.push("deterministic: QEMU -icount counts instructions, not cycles of real silicon");
+  for (const note of profile.notes) lines.push(`note: ${note}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+function renderProfileReport(
+  report: ProfileReport,
+  footprint: Awaited<ReturnType<typeof readProjectFootprint>>,
+): string {
+  const { profile, unit, model, target } = report;
+  const t = totals(report);
+  const unitName = unit.name === "s" ? "µs" : unit.name;
+  const scale = unit.name === "s" ? 1e6 : 1;
+  const rows = profile.operators.map((o) => {
+    const v = inUnit(o.seconds, unit);
+    return { name: o.name, calls: o.calls, value: v * scale, share: t.sum > 0 ? v / t.sum : 0 };
+  });
+  const fmt = (v: number) => `${(v * scale).toFixed(unit.name === "s" ? 1 : 0)} ${unitName}`;
+  const totalsRows: [string, string][] = [["operators total", fmt(t.sum)]];
+  if (t.entry !== undefined) totalsRows.push(["AOT main function", fmt(t.entry)]);
+  if (t.whole !== undefined) {
+    totalsRows.push(["whole run (time evaluator)", fmt(t.whole)]);
+    totalsRows.push(["operators vs whole run", `${(100 * (t.agreement ?? NaN)).toFixed(1)} %`]);
+  }
+  return renderReport({
+    title: `Profile of ${model.name} (${model.executor})`,
+    facts: [
+      ["project", target.dir],
+      ["model", model.path],
+      ["clock", `${unit.source}${unit.deterministic ? " (deterministic)" : ""}`],
+      ["profiled", new Date().toISOString()],
+    ],
+    profile: { unit: unitName, rows, totals: totalsRows, method: profile.method, notes: profile.notes },
+    ...(footprint ? { footprint } : {}),
+  });
+}
