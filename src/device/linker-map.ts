@@ -37,7 +37,7 @@ export function parseLinkerMap(text: string): MapPiece[] {
     });
   };
   for (let i = start + 1; i < lines.length; i++) {
-    const line = lines[i]!;
+    const line = lines[i]!.trimEnd();
     if (line.startsWith("OUTPUT(")) break;
     if (line.length === 0) continue;
     if (pendingOutput) {
