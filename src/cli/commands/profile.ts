@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { GeneratedProject } from "../../client/index.js";
 import { parseElf, profileAot, profileGraph, type OperatorProfile } from "../../device/index.js";
-import { RpcError, type FillMode } from "../../rpc/index.js";
+import { AotExecutor, GraphExecutor, RpcError, type FillMode } from "../../rpc/index.js";
 import { SessionError } from "../../session/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { addProjectOptionFlag, addServerFlags, collectRepeated, type ServerFlags } from "../options.js";
@@ -16,7 +16,7 @@ import { formatTable, printJson } from "../output.js";
 import { FILL_MODES, resolveInputs } from "../inference/inputs.js";
 import { loadProjectModel, type InferenceModel } from "../inference/model.js";
 import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
-import { InferenceSession } from "../inference/session.js";
+import { DeviceConnection } from "../inference/device.js";
 import { projectCallError } from "../project/errors.js";
 import { firmwareDescription, footprintJson, readProjectFootprint } from "../project/footprint.js";
 import { Progress } from "../project/progress.js";
@@ -208,7 +208,7 @@ async function profileModel(targetArg: string, flags: ProfileFlags): Promise<voi
   const progress = new Progress();
   const reportPath = flags.report === undefined ? undefined : checkReportPath(flags.report);
   let project: GeneratedProject | undefined;
-  let session: InferenceSession | undefined;
+  let session: DeviceConnection | undefined;
   let interrupted = false;
   const serverLog: string[] = [];
   const onSigint = () => {
@@ -260,21 +260,32 @@ async function profileModel(targetArg: string, flags: ProfileFlags): Promise<voi
       }
     }
     await progress.step(`flashing ${target.dir}`, () => p.flash(options));
-    session = await progress.step("starting the device session", () =>
-      InferenceSession.open(p, model, {
+    const connection = await progress.step("starting the device session", () =>
+      DeviceConnection.open(p, {
         projectOptions: options,
         onLog: (text) => progress.log(`device: ${text}`),
         ...(flags.timeout !== undefined ? { replyTimeoutSec: flags.timeout } : {}),
       }),
     );
-    const s = session;
-    await progress.step(`running ${model.name} once (${model.executor} executor)`, () =>
-      s.infer(inputs.map((i) => i.tensor)),
-    );
-    const profile = await progress.step(`timing every operator`, () =>
-      s.executor.aot
-        ? profileAot(s.connection.runtime, s.executor.aot, elf!, { runs: flags.runs })
-        : profileGraph(s.connection.runtime, s.executor.graph!, { number: flags.runs, repeat: flags.repeat }),
+    session = connection;
+    const runtime = connection.runtime;
+    const profile = await progress.step(
+      `timing every operator of ${model.name} (${model.executor} executor)`,
+      async () => {
+        if (model.executor === "aot") {
+          const aot = await AotExecutor.create(runtime, { moduleName: model.name });
+          for (const [index, input] of inputs.entries()) await aot.setInput(index, input.tensor);
+          return profileAot(runtime, aot, elf!, { runs: flags.runs });
+        }
+        const graph = await GraphExecutor.create(runtime, model.graphJson!, {
+          params: model.params,
+          lookupLinkedParams: true,
+        });
+        for (const [index, input] of inputs.entries())
+          await graph.setInput(model.inputs[index]!.name, input.tensor);
+        await graph.run();
+        return profileGraph(runtime, graph, { number: flags.runs, repeat: flags.repeat });
+      },
     );
     await session.close();
     report = { target, model, profile, unit: unitOf(profile, deviceTimer(target.dir)) };

@@ -32,17 +32,11 @@ export interface ModelExecutor {
    */
   deviceTime(repeat: number, number: number): Promise<DeviceTiming>;
   dispose(): Promise<void>;
-  /** The executor underneath, for profiling. */
-  readonly aot?: AotExecutor;
-  readonly graph?: GraphExecutor;
 }
 
 class AotModelExecutor implements ModelExecutor {
   readonly kind = "aot";
   constructor(private readonly executor: AotExecutor) {}
-  get aot(): AotExecutor {
-    return this.executor;
-  }
   setInput(index: number, tensor: HostTensor): Promise<void> {
     return this.executor.setInput(index, tensor);
   }
@@ -71,9 +65,6 @@ class GraphModelExecutor implements ModelExecutor {
     private readonly executor: GraphExecutor,
     private readonly inputNames: readonly string[],
   ) {}
-  get graph(): GraphExecutor {
-    return this.executor;
-  }
   setInput(index: number, tensor: HostTensor): Promise<void> {
     return this.executor.setInput(this.inputNames[index]!, tensor);
   }
