@@ -138,7 +138,8 @@ interface Unit {
 function unitOf(profile: OperatorProfile, timer: DeviceTimer | undefined): Unit {
   if (profile.clock && !/\bns\b/.test(profile.clock.name)) {
     return {
-      name: `${profile.clock.name} ticks`,
+      // A cycle counter names its own unit ("DWT cycles"); a timer counts ticks ("SysTick ticks").
+      name: /cycles$/.test(profile.clock.name) ? profile.clock.name : `${profile.clock.name} ticks`,
       perSecond: profile.clock.hz,
       deterministic: timer?.deterministic ?? null,
       source: timer?.source ?? `${profile.clock.name} at ${profile.clock.hz} Hz`,
