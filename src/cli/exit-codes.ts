@@ -11,6 +11,8 @@ export const ExitCode = {
   usage: 2,
   /** The input cannot be used: a missing or invalid archive, project or template directory. */
   badInput: 3,
+  /** Another command holds the project (build, flash, run, monitor, create-project --force on it). */
+  busy: 4,
   /** Interrupted by the user (SIGINT). */
   interrupted: 130,
 } as const;

@@ -10,6 +10,8 @@ export type { ServerArgs, RunServerOptions } from "./main.js";
 export { createStderrLog, silentLog } from "./log.js";
 export type { ServerLog } from "./log.js";
 export { formatTraceback } from "./traceback.js";
+export { acquireLock, tryLock, describeHolder, LockBusyError } from "./directory-lock.js";
+export type { DirectoryLock, LockHolder, AcquireOptions } from "./directory-lock.js";
 // Re-exported so a server needs one import for the errors it throws and the types it returns.
 export {
   ServerError,

@@ -5,7 +5,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ServerError, TransportClosedError } from "microtvm/protocol";
 import type { ProjectOption, ServerInfo, TransportTimeouts } from "microtvm/protocol";
-import type { GenerateProjectArgs, ProjectApiHandler, ProjectOptions } from "microtvm/server";
+import { describeHolder, tryLock } from "microtvm/server";
+import type { DirectoryLock, GenerateProjectArgs, ProjectApiHandler, ProjectOptions } from "microtvm/server";
 import { FirmwareProcess, type FirmwareLog, type FirmwareStartOptions } from "./firmware-process.js";
 import { MODEL_ARCHIVE_NAME, type GenerateInputs } from "./project.js";
 import { readProjectFile, writeProjectFile } from "./project-file.js";
@@ -50,8 +51,12 @@ export interface TemplateDescription<Options extends object> {
   generateProject(inputs: GenerateInputs<Options>): Promise<void>;
 }
 
+/** The lock a server holds on its project's build directory while it builds, flashes or runs it. */
+export const BUILD_LOCK_FILE = ".microtvm-build.lock";
+
 export abstract class TemplateProjectHandler<Options extends object> implements ProjectApiHandler {
   private firmware: FirmwareProcess | undefined;
+  private buildLock: DirectoryLock | undefined;
 
   /** @param serverDir the directory of the running server: the template, or a generated project. */
   constructor(
@@ -135,6 +140,8 @@ export abstract class TemplateProjectHandler<Options extends object> implements 
   async shutdown(): Promise<void> {
     this.stopBuild(true);
     await this.closeTransport();
+    this.buildLock?.release();
+    this.buildLock = undefined;
   }
 
   /** Synchronous last resort for process exit. */
@@ -150,7 +157,27 @@ export abstract class TemplateProjectHandler<Options extends object> implements 
         `${method}: ${this.serverDir} is the ${this.template.name} template, not a generated project; generate a project first`,
       );
     }
+    this.lockBuildDirectory(method);
     return this.template.resolveOptions(sent, this.savedOptions());
+  }
+
+  /**
+   * One server at a time builds, flashes or runs a project: the first such call takes the lock and
+   * the server keeps it until it exits; another server's call is refused naming the holder.
+   */
+  private lockBuildDirectory(method: string): void {
+    if (this.buildLock) return;
+    const held = tryLock(
+      join(this.serverDir, BUILD_LOCK_FILE),
+      `${this.template.name} server ${method} in ${this.serverDir}`,
+    );
+    if ("release" in held) {
+      this.buildLock = held;
+      return;
+    }
+    throw new ServerError(
+      `${method}: the build directory of ${this.serverDir} is busy: ${describeHolder(held)}; wait for it to finish`,
+    );
   }
 
   /** The options saved in the project's microtvm-project.json (by generate_project and build). */

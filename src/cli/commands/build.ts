@@ -7,6 +7,7 @@ import { interruptible } from "../interrupt.js";
 import { printJson } from "../output.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
+import { lockProject } from "../project/lock.js";
 import { openGeneratedProject, type OpenedProject } from "../project/generated.js";
 import { saveOptions } from "../project/project-file.js";
 import { Progress } from "../project/progress.js";
@@ -42,6 +43,7 @@ export function buildCommand(program: Command): void {
           const started = Date.now();
           try {
             const reportPath = flags.report === undefined ? undefined : checkReportPath(flags.report);
+            await lockProject(dirArg, `build ${dirArg}`);
             opened = await openGeneratedProject(dirArg, flags.projectOption, "build", flags, progress);
             const { dir, project, given, options } = opened;
             checkpoint();

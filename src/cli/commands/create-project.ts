@@ -28,6 +28,7 @@ import { printJson } from "../output.js";
 import { checkModelArchive } from "../project/archive.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
+import { lockProject } from "../project/lock.js";
 import { serverLaunchOptions } from "../project/generated.js";
 import { hasProjectFile, saveOptions } from "../project/project-file.js";
 import { Progress } from "../project/progress.js";
@@ -134,6 +135,7 @@ async function createProject(projectDirArg: string, mlfArg: string, flags: Creat
   const standaloneCrtDir = standaloneCrtDirFrom(flags.standaloneCrtDir);
   await checkModelArchive(mlf);
   const target = resolve(projectDirArg);
+  await lockProject(target, `create-project ${projectDirArg}`);
   const exists = existsSync(target);
   if (exists && !flags.force) {
     throw new CliError(

@@ -6,6 +6,7 @@ import { printJson } from "../output.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
 import { openGeneratedProject, type OpenedProject } from "../project/generated.js";
+import { lockProject } from "../project/lock.js";
 import { saveOptions } from "../project/project-file.js";
 import { Progress } from "../project/progress.js";
 
@@ -32,6 +33,7 @@ export function flashCommand(program: Command): void {
           const progress = new Progress();
           try {
             // The server says what flashing did (the host template: that there is nothing to do).
+            await lockProject(dirArg, `flash ${dirArg}`);
             opened = await openGeneratedProject(dirArg, flags.projectOption, "flash", flags, progress, true);
             const { dir, project, given, options } = opened;
             checkpoint();

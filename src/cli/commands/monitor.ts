@@ -14,6 +14,7 @@ import { openRunProject } from "../inference/project.js";
 import { ProjectByteTransport, sessionTimeoutsFrom } from "../inference/transport.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
+import { lockProject } from "../project/lock.js";
 import { Progress } from "../project/progress.js";
 
 interface MonitorFlags extends ServerFlags {
@@ -66,6 +67,7 @@ async function monitor(dirArg: string, flags: MonitorFlags): Promise<void> {
   if (!statSync(dir).isDirectory()) {
     throw new CliError(`${dir} is a file; give a generated project directory`, ExitCode.badInput);
   }
+  await lockProject(dir, `monitor ${dirArg}`);
   const progress = new Progress();
   let project: GeneratedProject | undefined;
   let stop = false;

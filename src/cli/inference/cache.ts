@@ -21,6 +21,7 @@ import { parseProjectOptions } from "../options.js";
 import type { Progress } from "../project/progress.js";
 import { saveOptions } from "../project/project-file.js";
 import type { TemplateRef } from "../project/templates.js";
+import { lockProject } from "../project/lock.js";
 
 /** `$MICROTVM_CACHE_DIR`, else `$XDG_CACHE_HOME/microtvm`, else `~/.cache/microtvm`. */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -113,6 +114,7 @@ export async function cachedProject(
       .slice(0, 20);
     const projects = join(cacheRoot(), "projects");
     const dir = join(projects, `${template.name.replace(/[^\w.-]/g, "_")}-${key}`);
+    await lockProject(dir, `run ${archive}`);
     if (existsSync(dir)) return { dir, created: false, archiveSha256 };
     try {
       makeDirectories(projects);

@@ -10,6 +10,7 @@ import type { Progress } from "../project/progress.js";
 import { savedOptions } from "../project/project-file.js";
 import { checkModelArchive } from "../project/archive.js";
 import { resolveTemplate } from "../project/templates.js";
+import { lockProject } from "../project/lock.js";
 import { cachedProject } from "./cache.js";
 
 export interface ProjectTarget {
@@ -44,6 +45,7 @@ export async function resolveTarget(
         ExitCode.usage,
       );
     }
+    await lockProject(path, `run ${arg}`);
     return { dir: path };
   }
   const template = resolveTemplate(flags.template ?? "host");
