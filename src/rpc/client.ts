@@ -186,10 +186,14 @@ export class RpcClient {
         reply = await this.channel.request(packet, this.options.timeoutMs);
       } catch (error) {
         const detail = error instanceof Error ? error.message : String(error);
-        this.failure = new RpcChannelError(
-          `${operation} got no reply (${detail}); the device may be hung and need a reset, then a new session`,
-          { cause: error },
-        );
+        // A lost frame or a closed transport is its own fault, not a hung device.
+        const known = error instanceof Error && /^Session(Frame|Transport|Terminated)Error$/.test(error.name);
+        const hint = known
+          ? "a new session is needed"
+          : "the device may be hung and need a reset, then a new session";
+        this.failure = new RpcChannelError(`${operation} got no reply (${detail}); ${hint}`, {
+          cause: error,
+        });
         throw this.failure;
       }
       this.stats.requests += 1;

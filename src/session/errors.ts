@@ -19,6 +19,14 @@ export class SessionTerminatedError extends SessionError {
   override name = "SessionTerminatedError";
 }
 
+/**
+ * A frame was damaged (CRC mismatch, cut off, oversized) after the session was established: the
+ * message it carried is lost and minRPC has no retransmission, so the call fails at once.
+ */
+export class SessionFrameError extends SessionError {
+  override name = "SessionFrameError";
+}
+
 /** The transport under the session closed or failed. */
 export class SessionTransportError extends SessionError {
   override name = "SessionTransportError";

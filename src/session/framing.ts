@@ -80,6 +80,11 @@ export interface FrameDrop {
   declaredLength?: number;
 }
 
+/** One line for people: "a damaged frame (crc-mismatch, 40-byte payload)". */
+export function describeFrameDrop(drop: FrameDrop): string {
+  return `a damaged frame (${drop.reason}${drop.declaredLength === undefined ? "" : `, ${drop.declaredLength}-byte payload`})`;
+}
+
 export interface UnframerOptions {
   /** Called with each payload whose CRC checked out. */
   onPacket: (payload: Uint8Array) => void;

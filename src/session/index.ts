@@ -6,6 +6,7 @@ export {
   Framer,
   PACKET_START,
   Unframer,
+  describeFrameDrop,
   encodeFrame,
 } from "./framing.js";
 export type { FrameDrop, FrameDropReason, UnframerOptions } from "./framing.js";
@@ -30,6 +31,7 @@ export type {
 } from "./session.js";
 export {
   SessionError,
+  SessionFrameError,
   SessionTerminatedError,
   SessionTimeoutError,
   SessionTransportError,

@@ -12,6 +12,7 @@ import type { FrameDrop } from "./framing.js";
 import type { ByteTransport } from "./transport.js";
 import {
   SessionError,
+  SessionFrameError,
   SessionTerminatedError,
   SessionTimeoutError,
   SessionTransportError,
@@ -248,6 +249,10 @@ export class Session extends EventEmitter<SessionEvents> {
   private failure: Error | null = null;
   private closed = false;
   private readLock: Promise<unknown> = Promise.resolve();
+  /** Damaged frames dropped before the current session was established (UART junk at boot). */
+  dropsBeforeEstablished = 0;
+  /** Damaged frames dropped while it was established; the first fails the pending call. */
+  dropsWhileEstablished = 0;
 
   constructor(
     readonly transport: ByteTransport,
@@ -267,7 +272,7 @@ export class Session extends EventEmitter<SessionEvents> {
     });
     this.unframer = new Unframer({
       onPacket: (payload) => this.core.processPayload(payload),
-      onDrop: (drop) => this.emit("drop", drop),
+      onDrop: (drop) => this.onDrop(drop),
       ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }),
     });
   }
@@ -295,6 +300,8 @@ export class Session extends EventEmitter<SessionEvents> {
       const { retrySec, startSec } = this.timeouts;
       this.failure = null;
       this.received.length = 0;
+      this.dropsBeforeEstablished = 0;
+      this.dropsWhileEstablished = 0;
       const t0 = Date.now();
       await this.attemptStart();
       if (retrySec === 0 && startSec === 0) {
@@ -403,6 +410,25 @@ export class Session extends EventEmitter<SessionEvents> {
         if (event.type === MessageType.normal) this.received.push(event.body.slice());
         return;
     }
+  }
+
+  /**
+   * Before the session is established, a damaged frame is line noise (boot messages, a pty or
+   * ser2net connecting): counted and skipped. Once established it is a lost message, and minRPC
+   * cannot recover one: the call fails now instead of waiting for a reply that will not come.
+   */
+  private onDrop(drop: FrameDrop): void {
+    if (!this.core.established) this.dropsBeforeEstablished++;
+    else {
+      this.dropsWhileEstablished++;
+      if (this.failure === null || this.failure instanceof SessionFrameError) {
+        const what = drop.declaredLength === undefined ? "" : `, ${drop.declaredLength}-byte payload`;
+        this.failure = new SessionFrameError(
+          `${this.dropsWhileEstablished} damaged frame(s) on the transport (last: ${drop.reason}${what}); the message was lost, so the call cannot complete. Check the link (wiring, baud rate, noise) and open the session again`,
+        );
+      }
+    }
+    this.emit("drop", drop);
   }
 
   private async flush(timeoutSec: number | null): Promise<void> {

@@ -314,32 +314,60 @@ describe("host Session over a byte transport", () => {
     await device.stop();
   });
 
-  test("noise and corrupted frames from the device are skipped", async () => {
+  test("once established, a damaged frame fails the pending call at once, naming the count", async () => {
     const drops: FrameDrop[] = [];
-    const { session, device } = setup({
-      onMessage: (body, d) => {
-        d.writeRaw(text("\r\n*** Booting ***\r\n"));
-        const corrupt = encodeFrame(
-          encodeSessionMessage(d.core.sessionId, MessageType.normal, text("corrupted")),
-        );
-        corrupt[9] ^= 0x20;
-        d.writeRaw(corrupt);
-        d.writeRaw(
-          encodeFrame(encodeSessionMessage(d.core.sessionId, MessageType.normal, text("cut short"))).subarray(
-            0,
-            10,
-          ),
-        );
-        return body;
+    const { session, device } = setup(
+      {
+        onMessage: (_body, d) => {
+          d.writeRaw(text("\r\n*** Booting ***\r\n")); // junk between frames is not a frame
+          const corrupt = encodeFrame(
+            encodeSessionMessage(d.core.sessionId, MessageType.normal, text("corrupted")),
+          );
+          corrupt[9] ^= 0x20;
+          d.writeRaw(corrupt);
+          d.writeRaw(
+            encodeFrame(
+              encodeSessionMessage(d.core.sessionId, MessageType.normal, text("cut short")),
+            ).subarray(0, 10),
+          );
+          return null; // the reply was the damaged frame: nothing else comes
+        },
       },
-    });
+      { establishedSec: 30 },
+    );
     session.on("drop", (d) => drops.push(d));
     await session.open();
     await session.send(text("payload"));
-    assert.equal(Buffer.from(await session.receive()).toString(), "payload");
-    assert.deepEqual(
-      drops.map((d) => d.reason),
-      ["crc-mismatch", "short-packet"],
+    const started = Date.now();
+    await assert.rejects(session.receive(), (e: Error) => {
+      assert.equal(e.name, "SessionFrameError");
+      assert.match(
+        e.message,
+        /^1 damaged frame\(s\) on the transport \(last: crc-mismatch, \d+-byte payload\)/,
+      );
+      return true;
+    });
+    assert.ok(Date.now() - started < 10_000, "failed without waiting the 30 s reply timeout");
+    assert.equal(drops[0]!.reason, "crc-mismatch");
+    assert.equal(session.dropsBeforeEstablished, 0);
+    await assert.rejects(session.send(text("again")), /damaged frame\(s\) on the transport/);
+    await session.close();
+    await device.stop();
+  });
+
+  test("before establishment, damaged frames are skipped and counted", async () => {
+    const { session, device } = setup({});
+    const corrupt = encodeFrame(encodeSessionMessage(0, MessageType.log, text("boot noise")));
+    corrupt[6] ^= 0x01;
+    device.writeRaw(corrupt);
+    device.writeRaw(text("U-Boot 2024\r\n"));
+    await session.open();
+    assert.equal(session.dropsBeforeEstablished, 1);
+    await session.send(text("payload"));
+    assert.equal(
+      Buffer.from(await session.receive()).toString(),
+      "daolyap",
+      "the default device answers with the bytes reversed",
     );
     await session.close();
     await device.stop();

@@ -174,6 +174,8 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
   let session: InferenceSession | undefined;
   let interrupted = false;
   const serverLog: string[] = [];
+  // How the firmware ended, whenever the server said so (it may be before the call failed).
+  let firmwareEnd: string | undefined;
   // Ctrl-C: close what is open; the pending step then fails and the finally below reaps the rest.
   const onSigint = () => {
     interrupted = true;
@@ -194,6 +196,7 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
     const opened = await openRunProject(target.dir, assignments, flags, progress, (line) => {
       serverLog.push(line);
       if (serverLog.length > 20) serverLog.shift();
+      if (/firmware (exited with status|was killed by)/.test(line)) firmwareEnd = line;
     });
     project = opened.project;
     const { options } = opened;
@@ -211,6 +214,7 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
       InferenceSession.open(p, model, {
         projectOptions: options,
         onLog: (text) => progress.log(`device: ${text}`),
+        onDrop: (text) => progress.log(`session: ${text}`),
         ...(flags.timeout !== undefined ? { replyTimeoutSec: flags.timeout } : {}),
       }),
     );
@@ -230,12 +234,15 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
     // its log arrives on its stderr, a different pipe from its replies, and is complete only
     // once it has exited.
     const mark = serverLog.length;
+    const endedBefore = firmwareEnd;
     if (session) await session.close();
     await project?.close();
+    const said = serverLog.slice(mark);
+    if (endedBefore !== undefined && !said.includes(endedBefore)) said.unshift(endedBefore);
     throw runError(
       error,
       interrupted,
-      serverLog.slice(mark).map((line) => line.replace(/^\w+:[\w.]+:/, "")),
+      said.map((line) => line.replace(/^\w+:[\w.]+:/, "")),
     );
   } finally {
     process.removeListener("SIGINT", onSigint);

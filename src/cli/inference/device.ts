@@ -3,7 +3,7 @@
 import type { GeneratedProject, ProjectOptions } from "../../client/index.js";
 import type { TransportTimeouts } from "../../protocol/index.js";
 import { RemoteRuntime, RpcClient, packetChannelOverMessages, type RpcTraceEvent } from "../../rpc/index.js";
-import { Session, type SessionTimeouts } from "../../session/index.js";
+import { describeFrameDrop, Session, type SessionTimeouts } from "../../session/index.js";
 import { ProjectByteTransport, sessionTimeoutsFrom } from "./transport.js";
 
 export interface DeviceConnectionOptions {
@@ -15,6 +15,8 @@ export interface DeviceConnectionOptions {
   replyTimeoutSec?: number;
   /** Seconds for the handshake (overrides session_start_timeout_sec when given). */
   startTimeoutSec?: number;
+  /** A line for each damaged frame the session dropped (before or after it was established). */
+  onDrop?: (text: string) => void;
   /** Called after every RPC exchange. */
   trace?: (event: RpcTraceEvent) => void;
 }
@@ -54,6 +56,13 @@ export class DeviceConnection {
         const onLog = options.onLog;
         session.on("log", (text) => onLog(text.replace(/\r?\n$/, "")));
       }
+      const onDrop = options.onDrop;
+      if (onDrop)
+        session.on("drop", (drop) =>
+          onDrop(
+            `dropped ${describeFrameDrop(drop)} ${session.established ? "after the session was established" : "before the session was established (line noise at start is normal)"}`,
+          ),
+        );
       await session.open();
       const client = new RpcClient(packetChannelOverMessages(session), {
         ...(options.replyTimeoutSec !== undefined ? { timeoutMs: options.replyTimeoutSec * 1000 } : {}),

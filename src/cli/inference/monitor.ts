@@ -1,7 +1,9 @@
 // `monitor`: hold a session open and report what the device says (Log messages), and with
 // `raw` every byte in both directions, until told to stop or the duration is over.
 import {
+  describeFrameDrop,
   Session,
+  SessionFrameError,
   SessionTerminatedError,
   SessionTimeoutError,
   type ByteTransport,
@@ -72,6 +74,12 @@ export async function monitorDevice(
     summary.logLines += 1;
     for (const line of text.replace(/\r?\n$/, "").split("\n")) options.print(`device: ${line}`);
   });
+  session.on("drop", (drop) => {
+    flush();
+    options.print(
+      `session: dropped ${describeFrameDrop(drop)}${session.established ? "" : " before the session was established"}`,
+    );
+  });
   try {
     await session.open();
     flush();
@@ -89,9 +97,13 @@ export async function monitorDevice(
         options.print(`device sent an RPC message of ${body.length} bytes nobody asked for`);
       } catch (error) {
         flush();
-        if (error instanceof SessionTerminatedError) {
-          // The device reset: say so and start a new session, as TVM's host may (Q-S4).
-          options.print("the device reset and ended the session; starting a new one");
+        if (error instanceof SessionTerminatedError || error instanceof SessionFrameError) {
+          // The device reset, or a message was lost: say so and start a new session, as TVM's host may (Q-S4).
+          options.print(
+            error instanceof SessionFrameError
+              ? `${error.message.split(";")[0]}; starting a new session`
+              : "the device reset and ended the session; starting a new one",
+          );
           await session.open();
           flush();
           options.print(`session established (id 0x${session.sessionId.toString(16).padStart(4, "0")})`);
