@@ -61,6 +61,11 @@ export function buildCommand(program: Command): void {
                     ["project", dir],
                     ["target", footprint?.target ?? "unknown"],
                     ["built", new Date().toISOString()],
+                    ...(footprint
+                      ? []
+                      : ([
+                          ["footprint", "unavailable: the project's template does not record its firmware"],
+                        ] as const)),
                   ],
                   ...(footprint ? { footprint } : {}),
                 }),
