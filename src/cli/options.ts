@@ -8,6 +8,7 @@ import {
   NotATemplateProjectError,
   ProjectApiServerNotFoundError,
   ProjectOptionError,
+  ServerExitedError,
   ServerLaunchError,
   TemplateProjectError,
   parseOptionAssignments,
@@ -16,6 +17,7 @@ import {
 } from "../client/index.js";
 import type { ProjectOption } from "../protocol/index.js";
 import { CliError, ExitCode } from "./exit-codes.js";
+import { startupFailureHint } from "./server-start.js";
 
 /** Commander collector for flags given once per value (`-o a=1 -o b=2`). */
 export function collectRepeated(value: string, previous: string[] | undefined): string[] {
@@ -112,6 +114,10 @@ export function cliErrorFrom(error: unknown): unknown {
   if (error instanceof CliError) return error;
   if (error instanceof ProjectOptionError)
     return new CliError(error.message, ExitCode.usage, { cause: error });
+  if (error instanceof ServerExitedError) {
+    const hint = startupFailureHint(error.stderrTail);
+    if (hint) return new CliError(hint, ExitCode.badInput, { cause: error });
+  }
   if (error instanceof ProjectApiServerNotFoundError) {
     // The client's message spans two lines; the CLI promises one.
     return new CliError(

@@ -38,12 +38,15 @@ export type RequestTimeouts = Partial<Record<MethodName | "default", number>>;
 
 /**
  * Default limits: builds and flashes run compilers and programmers (30 min); generating copies
- * trees (10 min); opening a transport may boot an emulator (5 min); everything else is quick (30 s).
+ * trees (10 min); opening a transport may boot an emulator (5 min); the first reply may wait for a
+ * launch script's set-up (3 min); everything else is quick (30 s).
  * read_transport and write_transport get their own `timeout_sec` plus `transportMarginMs`.
  */
 export const DEFAULT_REQUEST_TIMEOUTS: Readonly<Record<MethodName | "default", number>> = {
   default: 30_000,
-  server_info_query: 30_000,
+  // The first reply may wait for a launch script to set up its environment (TVM's arduino
+  // template creates a virtual environment and pip-installs into it).
+  server_info_query: 3 * 60_000,
   generate_project: 10 * 60_000,
   build: 30 * 60_000,
   flash: 30 * 60_000,

@@ -2,7 +2,7 @@
 // without TVM, and a server that answers everything with success (which must fail).
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
@@ -15,6 +15,9 @@ const sloppy = join(repoRoot, "test", "fixtures", "servers", "misbehaving", "slo
 /** Runs conformance on a private copy of `source`; checks temp dirs and processes are cleaned up. */
 async function conformance(t: TestContext, source: string, extra: string[] = []) {
   const server = copyServer(source, "conf-server");
+  // The misbehaving servers share a module one level up; the copy needs it beside it too.
+  const shared = join(source, "..", "misbehave.mjs");
+  if (existsSync(shared)) cpSync(shared, join(server, "..", "misbehave.mjs"));
   const tmp = scratchDir("conf-tmp");
   t.after(() => {
     rmSync(join(server, ".."), { recursive: true, force: true });

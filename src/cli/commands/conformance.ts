@@ -8,6 +8,7 @@ import { create as createTar } from "tar";
 import { createStreamChannel, type Channel } from "../../channel/index.js";
 import {
   ProjectApiClient,
+  ServerExitedError,
   checkRequiredOptions,
   launchServer,
   withDefaults,
@@ -228,8 +229,19 @@ class Runner {
       throw cliErrorFrom(error);
     }
     let info: Record<string, unknown> | undefined;
+    let first: Promise<Record<string, unknown>> | undefined;
+    try {
+      first = template.serverInfoQueryWire() as unknown as Promise<Record<string, unknown>>;
+      info = await first;
+    } catch (error) {
+      // A server that exits before its first reply cannot be checked at all: say why, once.
+      if (error instanceof ServerExitedError) {
+        await template.close();
+        throw cliErrorFrom(error);
+      }
+    }
     await this.check("template server answers server_info_query", async () => {
-      info = (await template.serverInfoQueryWire()) as unknown as Record<string, unknown>;
+      if (!info) await first;
     });
     if (!info) {
       await template.close();
