@@ -86,12 +86,26 @@ def project_api(template_dir, archive, project_dir, kind, options_json):
     report["not_a_template"] = raised(lambda: tvm_project.TemplateProject.from_directory(project_dir))
     generated.build()
     generated.flash()
+    # TVM's ProjectAPIClient.shutdown() never closes its pipes, so this server would live as long
+    # as this process; our servers keep a project's build lock until they exit. Close the pipes
+    # (the server exits on EOF) as a TVM user must before opening the project again.
+    generated._api_client.read_file.close()  # pylint: disable=protected-access
+    generated._api_client.write_file.close()  # pylint: disable=protected-access
 
     # The generated project's own server, opened as TVM's tools open it later.
     again = tvm_project.GeneratedProject.from_directory(project_dir, dict(options))
     api2 = again._api_client  # pylint: disable=protected-access
     report["read_before_open"] = raised(lambda: api2.read_transport(1, 0.1))
-    timeouts = api2.open_transport(again.options)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            timeouts = api2.open_transport(again.options)
+            break
+        except server.ServerError as error:
+            # The first server may still be exiting.
+            if "is busy" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
     report["timeouts"] = timeouts
     if kind == "loopback":
         api2.write_transport(b"microtvm\x00\xff", 1.0)
