@@ -24,6 +24,7 @@ const SUMMARIES: Record<string, string> = {
   pack: "write a model archive from C sources",
   run: "run a model on a device: outputs and timing",
   monitor: "show a device's log lines",
+  validate: "compare a device's outputs with a reference: error metrics",
 };
 
 export function buildProgram(): Command {

@@ -16,6 +16,7 @@ import {
   type ProjectOptions,
 } from "../client/index.js";
 import type { ProjectOption } from "../protocol/index.js";
+import { DeviceError } from "../device/index.js";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { startupFailureHint } from "./server-start.js";
 
@@ -112,6 +113,7 @@ export function parseProjectOptions(
 /** Maps an error from the client layer to a CliError carrying the documented exit code. */
 export function cliErrorFrom(error: unknown): unknown {
   if (error instanceof CliError) return error;
+  if (error instanceof DeviceError) return deviceCliError(error);
   if (error instanceof ProjectOptionError)
     return new CliError(error.message, ExitCode.usage, { cause: error });
   if (error instanceof ServerExitedError) {
@@ -136,4 +138,11 @@ export function cliErrorFrom(error: unknown): unknown {
     return new CliError(error.message, ExitCode.badInput, { cause: error });
   }
   return error;
+}
+
+/** A device-layer error as the CLI reports it: a wrong argument exits 2, a bad file 3. */
+export function deviceCliError(error: DeviceError): CliError {
+  return new CliError(error.message, error.kind === "bad-argument" ? ExitCode.usage : ExitCode.badInput, {
+    cause: error,
+  });
 }

@@ -11,6 +11,7 @@ import { inspectCommand } from "./inspect.js";
 import { packCommand } from "./pack.js";
 import { inferenceCommands } from "./run.js";
 import { profileCommand } from "./profile.js";
+import { validateCommand } from "./validate.js";
 
 /** A CLI command: adds itself to the program. One file per command in this folder. */
 export type CommandModule = (program: Command) => void;
@@ -29,4 +30,5 @@ export const commands: CommandModule[] = [
   packCommand,
   inferenceCommands,
   profileCommand,
+  validateCommand,
 ];
