@@ -103,12 +103,15 @@ async function loadFolder(
   for (const name of names) {
     const found: ReferenceOutput[] = [];
     for (const output of outputs) {
-      const candidates: string[] = [];
-      for (const ext of [".npy", ".bin"]) {
-        if (outputs.length === 1) candidates.push(join(dir, `${name}${ext}`));
-        for (const key of outputKeys(output)) candidates.push(join(dir, name, `${key}${ext}`));
-      }
-      const present = [...new Set(candidates)].filter((c) => existsSync(c) && statSync(c).isFile());
+      const bases: string[] = [];
+      if (outputs.length === 1) bases.push(join(dir, name));
+      for (const key of outputKeys(output)) bases.push(join(dir, name, key));
+      // `<base>.npy` and `<base>.bin` side by side (as `run --output-dir` writes them) hold the
+      // same tensor: the .npy is read, as it carries its dtype and shape.
+      const isFile = (file: string) => existsSync(file) && statSync(file).isFile();
+      const present = [...new Set(bases)]
+        .map((base) => [`${base}.npy`, `${base}.bin`].find(isFile))
+        .filter((file): file is string => file !== undefined);
       if (present.length === 0) {
         missing.push(
           outputs.length === 1

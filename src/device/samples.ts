@@ -19,8 +19,13 @@ export interface TensorSpec {
   readonly bytes: number;
 }
 
-/** Extensions a folder's or a glob's tensor files may have (other files in a folder are ignored). */
-export const TENSOR_FILE_EXTENSIONS = [".bin", ".npy", ".json", ".raw"] as const;
+/**
+ * Extensions of a folder's tensor files: `.npy`, `.bin` and `.raw`, or `.json` when the folder
+ * has none of those (so a reference file such as expected.json beside .bin samples is not taken
+ * for a sample). Other files are ignored.
+ */
+export const TENSOR_FILE_EXTENSIONS = [".npy", ".bin", ".raw"] as const;
+const JSON_EXTENSION = ".json";
 
 /** Where one input tensor of one sample came from. */
 export type SampleSource =
@@ -63,11 +68,8 @@ export function fileStem(path: string): string {
   return ext ? name.slice(0, -ext.length) : name;
 }
 
-function isTensorFile(name: string): boolean {
-  return (
-    !name.startsWith(".") &&
-    (TENSOR_FILE_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase())
-  );
+function hasExtension(name: string, extensions: readonly string[]): boolean {
+  return !name.startsWith(".") && extensions.includes(extname(name).toLowerCase());
 }
 
 function sortedUnique(entries: InputEntry[], path: string): InputEntry[] {
@@ -87,7 +89,7 @@ function sortedUnique(entries: InputEntry[], path: string): InputEntry[] {
 }
 
 /**
- * Expands one PATH: an existing folder gives its tensor files (`.bin`, `.npy`, `.json`, `.raw`;
+ * Expands one PATH: an existing folder gives its tensor files (see TENSOR_FILE_EXTENSIONS;
  * hidden files and subfolders are skipped), an `.npz` file its members, another existing file
  * itself, and a path that does not exist but has glob characters the files it matches.
  */
@@ -95,16 +97,14 @@ export async function expandInputPath(pathArg: string): Promise<ExpandedInputPat
   const path = resolve(pathArg);
   if (existsSync(path)) {
     if (statSync(path).isDirectory()) {
-      const names = (await readdir(path, { withFileTypes: true }))
-        .filter(
-          (d) =>
-            (d.isFile() || (d.isSymbolicLink() && statSync(join(path, d.name)).isFile())) &&
-            isTensorFile(d.name),
-        )
+      const files = (await readdir(path, { withFileTypes: true }))
+        .filter((d) => d.isFile() || (d.isSymbolicLink() && statSync(join(path, d.name)).isFile()))
         .map((d) => d.name);
+      let names = files.filter((name) => hasExtension(name, TENSOR_FILE_EXTENSIONS));
+      if (names.length === 0) names = files.filter((name) => hasExtension(name, [JSON_EXTENSION]));
       if (names.length === 0) {
         throw new DeviceError(
-          `${path}: the folder has no tensor files (${TENSOR_FILE_EXTENSIONS.join(", ")})`,
+          `${path}: the folder has no tensor files (${[...TENSOR_FILE_EXTENSIONS, JSON_EXTENSION].join(", ")})`,
           "bad-file",
         );
       }

@@ -67,10 +67,18 @@ function projectFor(name: string, archive: string): Promise<string> {
   return made;
 }
 
+interface OutputDocument {
+  name: string;
+  dtype: string;
+  shape: number[];
+  values: number[];
+}
+
 interface RunDocument {
   schema: string;
   model: { name: string; executor: string };
-  outputs: { name: string; dtype: string; shape: number[]; values: number[] }[];
+  samples: { name: string; inputs: Record<string, unknown>[]; outputs: OutputDocument[] }[];
+  outputs: OutputDocument[];
   timing: { device_us_median: number; round_trip_us_median: number; device_us: number[]; repeat: number };
   archive?: { project_created: boolean; sha256: string };
   files: string[];
@@ -97,22 +105,25 @@ describe("yes/no keyword model on the four kws samples", () => {
       };
       const dir = await projectFor(fixture, archive);
       const measured: Record<string, number[]> = {};
-      for (const sample of SAMPLES) {
-        const doc = runJson(
-          await cli([
-            "run",
-            dir,
-            "--input",
-            `Reshape_1=${join(samples, `${sample}.bin`)}`,
-            "--repeat",
-            "3",
-            "--json",
-          ]),
-        );
-        assert.equal(doc.schema, "microtvm.run/1");
-        assert.equal(doc.model.executor, executor);
-        assert.equal(doc.outputs.length, 1);
-        const [output] = doc.outputs;
+      // The folder holds the four samples (and expected.json, which is not taken for one): all
+      // four run in one session, sorted by name.
+      const doc = runJson(
+        await cli(["run", dir, "--input", `Reshape_1=${samples}`, "--repeat", "3", "--json"]),
+      );
+      assert.equal(doc.schema, "microtvm.run/2");
+      assert.equal(doc.model.executor, executor);
+      assert.deepEqual(
+        doc.samples.map((s) => s.name),
+        [...SAMPLES].sort(),
+      );
+      assert.equal(doc.outputs, undefined, "several samples: no top-level outputs");
+      for (const sampleDoc of doc.samples) {
+        const sample = sampleDoc.name;
+        assert.deepEqual(sampleDoc.inputs, [
+          { name: "Reshape_1", dtype: "int8", shape: [1, 1960], file: join(samples, `${sample}.bin`) },
+        ]);
+        assert.equal(sampleDoc.outputs.length, 1);
+        const [output] = sampleDoc.outputs;
         assert.equal(output!.dtype, "int8");
         assert.deepEqual(output!.shape, [1, 4]);
         const want = expected.samples[sample]!;
@@ -122,12 +133,27 @@ describe("yes/no keyword model on the four kws samples", () => {
             `${sample}[${i}]: device ${value}, TensorFlow ${want[i]}`,
           ),
         );
-        assert.equal(doc.timing.repeat, 3);
-        assert.equal(doc.timing.device_us.length, 3);
-        assert.ok(doc.timing.device_us_median > 0, "device time is positive");
-        assert.ok(doc.timing.round_trip_us_median > 0, "round trip is positive");
         measured[sample] = output!.values;
       }
+      assert.equal(doc.timing.repeat, 3);
+      assert.equal(doc.timing.device_us.length, 3);
+      assert.ok(doc.timing.device_us_median > 0, "device time is positive");
+      assert.ok(doc.timing.round_trip_us_median > 0, "round trip is positive");
+      // One sample keeps the run/1 fields at the top level.
+      const single = runJson(
+        await cli([
+          "run",
+          dir,
+          "--input",
+          `Reshape_1=${join(samples, "yes.bin")}`,
+          "--repeat",
+          "1",
+          "--json",
+        ]),
+      );
+      assert.deepEqual(single.outputs[0]!.values, measured.yes);
+      assert.deepEqual(single.samples[0]!.outputs[0]!.values, measured.yes);
+      assert.equal(single.samples[0]!.name, "yes");
       t.diagnostic(`${fixture} outputs: ${JSON.stringify(measured)}`);
       await assertNothingLeft(dir);
     });

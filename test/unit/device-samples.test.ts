@@ -36,6 +36,8 @@ function writeFolders(dir: string): { aDir: string; bDir: string } {
     writeFileSync(join(bDir, `${stem}.npy`), encodeNpy(tensorFromValues(bValues(k), "float32", [2])));
   });
   writeFileSync(join(aDir, "README.md"), "not a tensor");
+  // A reference beside the samples is not a sample: .json counts only in a folder of .json files.
+  writeFileSync(join(aDir, "expected.json"), '{"samples": {}}');
   writeFileSync(join(aDir, ".hidden.bin"), "x");
   mkdirSync(join(aDir, "nested"));
   return { aDir, bDir };
@@ -96,6 +98,17 @@ test("an input given as one file is shared by every sample; inputs not given are
   const filled = await loadSamples([`a=${aDir}`], [a, b], "ones");
   assert.deepEqual(filled[1]!.inputs[1]!.source, { fill: "ones" });
   assert.deepEqual(tensorValues(filled[1]!.inputs[1]!.tensor), [1, 1]);
+
+  // A folder of .json tensors.
+  const jsonDir = join(dir, "json");
+  mkdirSync(jsonDir);
+  writeFileSync(join(jsonDir, "one.json"), "[[1, 2, 3]]");
+  writeFileSync(join(jsonDir, "two.json"), "[4, 5, 6]");
+  const fromJson = await loadSamples([`a=${jsonDir}`], [a], "zeros");
+  assert.deepEqual(summary(fromJson), [
+    { name: "one", values: [[1, 2, 3]] },
+    { name: "two", values: [[4, 5, 6]] },
+  ]);
 
   // One file per input and no collection: one sample, named after the first file.
   const one = await loadSamples([`a=${join(aDir, "yes.bin")}`], [a, b], "zeros");

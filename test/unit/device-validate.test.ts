@@ -57,7 +57,11 @@ test("a folder reference: <sample>.npy/.bin for one output, <sample>/<output>.np
     assert.match(error.message, /expected <sample>\/<output>\.npy or \.bin/);
     return true;
   });
+  // <sample>.npy next to <sample>.bin (as run --output-dir writes them): the .npy is read.
   writeFileSync(join(dir, "yes.npy"), encodeNpy(tensorFromValues([1, 2, 3, 4], "int8", [4])));
+  assert.deepEqual(values(await loadReferenceFile(dir, [scores], ["yes"])), { yes: [[1, 2, 3, 4]] });
+  mkdirSync(join(dir, "yes"));
+  writeFileSync(join(dir, "yes", "0.bin"), Int8Array.of(0, 0, 0, 0));
   await assert.rejects(
     loadReferenceFile(dir, [scores], ["yes"]),
     /sample "yes" has 2 references for output "Identity:0".*keep one/,

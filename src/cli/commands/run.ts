@@ -1,6 +1,7 @@
 // `microtvm run <project-dir | model.tar>`: build if needed, flash, start a session with the
-// device, send the inputs, run the model (AOT or graph executor, from the MLF), print the
-// outputs and the device and round-trip times. Everything started is stopped on every path.
+// device, run the model (AOT or graph executor, from the MLF) on every sample of inputs in that
+// one session, print the outputs and the device and round-trip times. Everything started is
+// stopped on every path.
 import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -17,7 +18,9 @@ import {
   type ServerFlags,
 } from "../options.js";
 import { formatTable, printJson } from "../output.js";
-import { FILL_MODES, resolveInputs, type ResolvedInput } from "../inference/inputs.js";
+import { loadSamples, type Sample, type SampleSource } from "../../device/index.js";
+import { cliErrorFrom } from "../options.js";
+import { FILL_MODES } from "../inference/inputs.js";
 import { loadProjectModel, type InferenceModel } from "../inference/model.js";
 import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
 import { InferenceSession, type InferenceOutcome, type InferenceTiming } from "../inference/session.js";
@@ -96,8 +99,8 @@ export function runCommand(program: Command): void {
       "a generated project directory, or a model archive (.tar) to run with --template",
     )
     .option(
-      "-i, --input <name=file>",
-      "an input from a file: NAME is the input's name or index; .bin (raw), .npy or .json (repeatable)",
+      "-i, --input <name=path>",
+      "an input's samples: NAME is the input's name or index; PATH a file (.bin raw, .npy, .json), a folder (sorted by name), a quoted glob or an .npz; samples pair across inputs by file stem and all run in one session (repeatable)",
       collectRepeated,
     )
     .option(
@@ -106,7 +109,10 @@ export function runCommand(program: Command): void {
       fillMode,
       "random",
     )
-    .option("--output-dir <dir>", "write each output as <name>.bin and <name>.npy")
+    .option(
+      "--output-dir <dir>",
+      "write each output as <name>.bin and <name>.npy (several samples: <sample>/<name>.bin and .npy)",
+    )
     .option("--print-top <n>", "show the n largest elements of each output", positiveInt("--print-top", 0), 5)
     .option("--repeat <n>", "timing repetitions (medians are reported)", positiveInt("--repeat", 1), 10)
     .option("--number <n>", "runs per device timing repetition", positiveInt("--number", 1), 10)
@@ -124,7 +130,7 @@ export function runCommand(program: Command): void {
   addProjectOptionFlag(command);
   addStandaloneCrtFlag(command);
   addServerFlags(command)
-    .option("--json", "print one JSON document (schema microtvm.run/1)")
+    .option("--json", "print one JSON document (schema microtvm.run/2)")
     .addHelpText(
       "after",
       () =>
@@ -141,8 +147,10 @@ export function runCommand(program: Command): void {
 interface RunReport {
   target: ProjectTarget;
   model: InferenceModel;
-  inputs: ResolvedInput[];
-  outcome: InferenceOutcome;
+  samples: Sample[];
+  /** One per sample, in order. */
+  outcomes: InferenceOutcome[];
+  /** Measured with the last sample's inputs in place. */
   timing: InferenceTiming;
   built: boolean;
   written: string[];
@@ -203,7 +211,9 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
     stopIfInterrupted();
     // Everything the user gave is checked before the device is touched.
     const model = await loadProjectModel(project, flags.model);
-    const inputs = await resolveInputs(flags.input ?? [], model.inputs, flags.fillMode);
+    const samples = await loadSamples(flags.input ?? [], model.inputs, flags.fillMode).catch((e: unknown) => {
+      throw cliErrorFrom(e);
+    });
     const outputDir = flags.outputDir === undefined ? undefined : resolve(flags.outputDir);
     if (outputDir !== undefined) checkOutputDir(outputDir);
 
@@ -219,16 +229,29 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
       }),
     );
     const s = session;
-    const outcome = await progress.step(`running ${model.name} (${model.executor} executor)`, () =>
-      s.infer(inputs.map((i) => i.tensor)),
-    );
+    const outcomes: InferenceOutcome[] = [];
+    const count = samples.length === 1 ? "" : ` on ${samples.length} samples`;
+    await progress.step(`running ${model.name} (${model.executor} executor)${count}`, async () => {
+      for (const sample of samples) outcomes.push(await s.infer(sample.inputs.map((i) => i.tensor)));
+    });
     const timing = await progress.step(`timing ${flags.repeat} repetitions`, () =>
       s.measure(flags.repeat, flags.number),
     );
     await session.close();
-    const written = outputDir ? await writeOutputs(outputDir, model, outcome) : [];
+    const written: string[] = [];
+    if (outputDir) {
+      // One sample keeps the flat layout; several get a folder each (the layout `validate` reads).
+      const sampleDirs =
+        samples.length === 1
+          ? [outputDir]
+          : samples.map((x) =>
+              join(outputDir, x.name.replace(/[^\w.-]+/g, "_").replace(/^\.+/, "") || "sample"),
+            );
+      for (const [index, outcome] of outcomes.entries())
+        written.push(...(await writeOutputs(sampleDirs[index]!, model, outcome)));
+    }
     const timer = deviceTimer(target.dir);
-    report = { target, model, inputs, outcome, timing, built: flags.build, written, timer };
+    report = { target, model, samples, outcomes, timing, built: flags.build, written, timer };
   } catch (error) {
     // End the session and the server first, so that the server can say how the device ended:
     // its log arrives on its stderr, a different pipe from its replies, and is complete only
@@ -342,9 +365,34 @@ function timingJson(
   };
 }
 
+function sourceJson(source: SampleSource): Record<string, unknown> {
+  if ("file" in source) return { file: resolve(source.file) };
+  if ("npz" in source) return { npz: resolve(source.npz), key: source.key };
+  return { fill: source.fill };
+}
+
+function outputsJson(model: InferenceModel, outcome: InferenceOutcome): Record<string, unknown>[] {
+  return outcome.outputs.map((t, index) => ({
+    name: outputName(model, index),
+    dtype: t.dtype,
+    shape: t.shape,
+    values: jsonValues(t),
+  }));
+}
+
+function inputsJson(sample: Sample): Record<string, unknown>[] {
+  return sample.inputs.map((i) => ({
+    name: i.spec.name,
+    dtype: i.spec.dtype,
+    shape: i.spec.shape,
+    ...sourceJson(i.source),
+  }));
+}
+
 function printRunJson(report: RunReport): void {
-  const { target, model, inputs, outcome, timing } = report;
-  printJson("microtvm.run/1", {
+  const { target, model, samples, outcomes, timing } = report;
+  const one = samples.length === 1;
+  printJson("microtvm.run/2", {
     project_dir: target.dir,
     ...(target.archive
       ? {
@@ -358,49 +406,57 @@ function printRunJson(report: RunReport): void {
       : {}),
     model: { name: model.name, executor: model.executor, path: model.path },
     built: report.built,
-    inputs: inputs.map((i) => ({
-      name: i.info.name,
-      dtype: i.info.dtype,
-      shape: i.info.shape,
-      ...("file" in i.source ? { file: resolve(i.source.file) } : { fill: i.source.fill }),
+    samples: samples.map((sample, index) => ({
+      name: sample.name,
+      inputs: inputsJson(sample),
+      outputs: outputsJson(model, outcomes[index]!),
     })),
-    outputs: outcome.outputs.map((t, index) => ({
-      name: outputName(model, index),
-      dtype: t.dtype,
-      shape: t.shape,
-      values: jsonValues(t),
-    })),
-    timing: timingJson(timing, outcome, report.timer),
+    // One sample also keeps the top-level fields of microtvm.run/1.
+    ...(one ? { inputs: inputsJson(samples[0]!), outputs: outputsJson(model, outcomes[0]!) } : {}),
+    timing: timingJson(timing, outcomes[0]!, report.timer),
     files: report.written,
   });
 }
 
+function sourceText(source: SampleSource): string {
+  if ("file" in source) return source.file;
+  if ("npz" in source) return `${source.npz} [${source.key}]`;
+  return `${source.fill} fill`;
+}
+
 function printRunText(report: RunReport, top: number): void {
-  const { target, model, inputs, outcome, timing } = report;
+  const { target, model, samples, outcomes, timing } = report;
   const lines: string[] = [];
-  lines.push(`model ${model.name} (${model.executor} executor) in ${target.dir}`);
   lines.push(
-    formatTable(
-      ["input", "dtype", "shape", "from"],
-      inputs.map((i) => [
-        i.info.name,
-        i.info.dtype,
-        `[${i.info.shape.join(", ")}]`,
-        "file" in i.source ? i.source.file : `${i.source.fill} fill`,
-      ]),
-    ),
+    `model ${model.name} (${model.executor} executor) in ${target.dir}` +
+      (samples.length > 1 ? `: ${samples.length} samples in one session` : ""),
   );
-  for (const [index, tensor] of outcome.outputs.entries()) {
-    lines.push("");
-    lines.push(`output ${outputName(model, index)}: ${tensor.dtype} [${tensor.shape.join(", ")}]`);
-    lines.push(`  values ${summariseValues(tensor)}`);
-    if (top > 0) {
-      const best = topN(tensor, top);
-      lines.push(
-        `  top ${best.length}  ${best.map((e) => `#${e.index} = ${formatValue(e.value)}`).join(", ")}`,
-      );
+  for (const [k, sample] of samples.entries()) {
+    if (samples.length > 1) lines.push("", `sample ${sample.name}`);
+    lines.push(
+      formatTable(
+        ["input", "dtype", "shape", "from"],
+        sample.inputs.map((i) => [
+          i.spec.name,
+          i.spec.dtype,
+          `[${i.spec.shape.join(", ")}]`,
+          sourceText(i.source),
+        ]),
+      ),
+    );
+    for (const [index, tensor] of outcomes[k]!.outputs.entries()) {
+      lines.push("");
+      lines.push(`output ${outputName(model, index)}: ${tensor.dtype} [${tensor.shape.join(", ")}]`);
+      lines.push(`  values ${summariseValues(tensor)}`);
+      if (top > 0) {
+        const best = topN(tensor, top);
+        lines.push(
+          `  top ${best.length}  ${best.map((e) => `#${e.index} = ${formatValue(e.value)}`).join(", ")}`,
+        );
+      }
     }
   }
+  const outcome = outcomes[0]!;
   const device = median(timing.deviceSec) * 1e6;
   const roundTrip = median(timing.roundTripSec) * 1e6;
   lines.push("");
