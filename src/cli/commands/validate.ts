@@ -23,6 +23,7 @@ import { CliError, ExitCode } from "../exit-codes.js";
 import {
   addProjectOptionFlag,
   addServerFlags,
+  addStandaloneCrtFlag,
   cliErrorFrom,
   collectRepeated,
   type ServerFlags,
@@ -46,6 +47,7 @@ interface ValidateFlags extends ServerFlags {
   build: boolean;
   timeout?: number;
   json?: boolean;
+  standaloneCrtDir?: string;
 }
 
 function fillMode(text: string): FillMode {
@@ -122,6 +124,7 @@ export function validateCommand(program: Command): void {
       seconds,
     );
   addProjectOptionFlag(command);
+  addStandaloneCrtFlag(command);
   addServerFlags(command)
     .option("--json", "print one JSON document (schema microtvm.validate/1)")
     .addHelpText(
