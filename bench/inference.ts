@@ -2,8 +2,10 @@
 // on the device (the device's own timer through runtime.RPCTimeEvaluator), from the host over the
 // session (one `run` request, and a whole inference with input upload and output download), and
 // natively (the same generated C and runtime compiled into a small harness that times N
-// inferences in-process: the floor). Also the session's tensor upload and download throughput.
-// Prints a table, then one JSON line.
+// inferences in-process: the floor). Also the session's tensor upload and download throughput,
+// and validation throughput: the four kws samples run again and again in one session and
+// compared with TensorFlow's outputs, on the host and on qemu-cortex-m (mps2-an386) when its
+// toolchain is installed. Prints tables, then one JSON line.
 // Usage: npm run bench:inference [-- <model.tar> [<input.bin>]]
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +18,15 @@ import { InferenceSession } from "../src/cli/inference/session.js";
 import { median } from "../src/cli/inference/summary.js";
 import { formatTable } from "../src/cli/output.js";
 import { resolveTemplate } from "../src/cli/project/templates.js";
+import {
+  judgeOutputs,
+  loadReferenceFile,
+  loadSamples,
+  outputsByName,
+  runSamples,
+  type Sample,
+} from "../src/device/index.js";
+import type { InferenceModel } from "../src/cli/inference/model.js";
 import { fillTensor, readTensorFile, tensorValues } from "../src/rpc/index.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -28,6 +39,9 @@ const NATIVE_RUNS = 500;
 const NATIVE_BATCHES = 5;
 const TRANSFER_BYTES = 64 * 1024;
 const TRANSFER_ROUNDS = 5;
+const samplesDir = join(fixtures, "kws-samples");
+/** Passes over the four samples in one validation session. */
+const VALIDATION_ROUNDS = 10;
 
 // The floor: the project's own runtime, glue and model C, called in-process without any RPC.
 const HARNESS_C = `
@@ -136,6 +150,83 @@ function compileNative(projectDir: string): string {
   return output;
 }
 
+function haveCommand(command: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+}
+
+interface ValidationThroughput {
+  target: string;
+  samples: number;
+  seconds: number;
+  samples_per_second: number;
+  max_abs_error: number;
+  top1_agree: number;
+}
+
+/**
+ * Runs the kws samples VALIDATION_ROUNDS times in `session` and compares each pass with
+ * expected.json; samples per second over all passes (upload, run, download, per sample).
+ */
+async function validationThroughput(
+  target: string,
+  session: InferenceSession,
+  model: InferenceModel,
+  samples: readonly Sample[],
+): Promise<ValidationThroughput> {
+  const reference = await loadReferenceFile(
+    join(samplesDir, "expected.json"),
+    model.outputs,
+    samples.map((s) => s.name),
+  );
+  const runner = { run: (inputs: Parameters<InferenceSession["infer"]>[0]) => session.infer(inputs) };
+  let seconds = 0;
+  let maxAbs = 0;
+  let agree = 0;
+  for (let round = 0; round < VALIDATION_ROUNDS; round++) {
+    const run = await runSamples(runner, samples);
+    seconds += run.seconds;
+    const verdict = judgeOutputs(model.outputs, outputsByName(run.results), reference, undefined);
+    maxAbs = Math.max(maxAbs, verdict.metrics.overall.maxAbsError);
+    agree += verdict.metrics.overall.top1.agree;
+  }
+  const count = samples.length * VALIDATION_ROUNDS;
+  return {
+    target,
+    samples: count,
+    seconds,
+    samples_per_second: count / seconds,
+    max_abs_error: maxAbs,
+    top1_agree: agree,
+  };
+}
+
+/** The same validation on qemu-cortex-m (mps2-an386), or why it cannot run here. */
+async function qemuValidation(
+  work: string,
+  samples: readonly Sample[],
+): Promise<ValidationThroughput | string> {
+  for (const tool of ["arm-none-eabi-gcc", "qemu-system-arm"])
+    if (!haveCommand(tool)) return `${tool} not installed`;
+  const template = await TemplateProject.open(resolveTemplate("qemu-cortex-m").dir);
+  let project: GeneratedProject | undefined;
+  let session: InferenceSession | undefined;
+  try {
+    try {
+      project = await template.generateProject(archive, join(work, "qemu"), { board: "mps2-an386" });
+    } finally {
+      await template.close();
+    }
+    await project.build({ board: "mps2-an386" });
+    await project.flash({ board: "mps2-an386" });
+    const model = await loadProjectModel(project);
+    session = await InferenceSession.open(project, model, { projectOptions: { board: "mps2-an386" } });
+    return await validationThroughput("qemu-cortex-m (mps2-an386)", session, model, samples);
+  } finally {
+    await session?.close();
+    await project?.close();
+  }
+}
+
 async function main(): Promise<void> {
   if (!existsSync(archive)) {
     console.error(
@@ -184,7 +275,20 @@ async function main(): Promise<void> {
     for (let i = 0; i < TRANSFER_ROUNDS; i++) await buffer.copyTo();
     const downloadSec = (performance.now() - started) / 1000;
     await buffer.free();
-    await session.close();
+
+    // Validation throughput, when the kws samples are there (the default model's).
+    let validation: (ValidationThroughput | string)[] = [];
+    const kwsSamples = existsSync(join(samplesDir, "expected.json"))
+      ? await loadSamples([`${info.name}=${samplesDir}`], model.inputs, "zeros").catch(() => undefined)
+      : undefined;
+    if (kwsSamples) {
+      validation.push(await validationThroughput("host", session, model, kwsSamples));
+      await session.close();
+      validation.push(await qemuValidation(work, kwsSamples));
+    } else {
+      await session.close();
+      validation = ["the kws samples do not fit this model"];
+    }
 
     const native = compileNative(projectDir);
     // Several processes, each timing NATIVE_RUNS inferences; the median, like the device's.
@@ -237,6 +341,20 @@ async function main(): Promise<void> {
         ],
       ),
     );
+    console.log("");
+    const measured = validation.filter((v): v is ValidationThroughput => typeof v !== "string");
+    console.log(
+      formatTable(
+        ["validation (one session)", "samples/s", "notes"],
+        measured.map((v) => [
+          v.target,
+          v.samples_per_second.toFixed(1),
+          `${VALIDATION_ROUNDS} passes over 4 samples; max abs error ${v.max_abs_error}, top-1 ${v.top1_agree}/${v.samples}`,
+        ]),
+      ),
+    );
+    for (const why of validation.filter((v): v is string => typeof v === "string"))
+      console.log(`validation skipped: ${why}`);
     console.log(`outputs: device [${deviceOutput.join(", ")}], native [${nativeResult.output0.join(", ")}]`);
     console.log(
       JSON.stringify({
@@ -252,6 +370,7 @@ async function main(): Promise<void> {
         packet_limit_bytes: packetLimit,
         device_output: deviceOutput,
         native_output: nativeResult.output0,
+        validation: measured,
       }),
     );
   } finally {
