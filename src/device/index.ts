@@ -53,3 +53,5 @@ export { checkReferenceCovers, judgeOutputs } from "./validate.js";
 export type { ValidationVerdict } from "./validate.js";
 export { outputsByName, runSamples } from "./run-samples.js";
 export type { InferenceRunner, SampleResult, SamplesRun } from "./run-samples.js";
+export { FirmwareMismatchError, checkFirmwareIdentity, shortDigest } from "./identity.js";
+export type { FirmwareIdentity } from "./identity.js";

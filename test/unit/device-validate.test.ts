@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { zipSync } from "fflate";
 import { DeviceError } from "../../src/device/errors.js";
+import { FirmwareMismatchError, checkFirmwareIdentity } from "../../src/device/identity.js";
 import { argmax, compareSamples, defaultLimits, parseToleranceLimit } from "../../src/device/metrics.js";
 import { loadReferenceFile, referenceFromOutputs } from "../../src/device/reference.js";
 import type { TensorSpec } from "../../src/device/samples.js";
@@ -249,4 +250,21 @@ test("tolerances: parsing, the default check and the verdict", () => {
     () => judgeOutputs([scores], new Map([["silence", device.get("yes")!]]), exact, undefined),
     /host: no reference for sample "silence"/,
   );
+});
+
+test("firmware identity: a matching stamp passes, another is refused naming both, none is a warning", () => {
+  const expected = "a".repeat(64);
+  assert.deepEqual(checkFirmwareIdentity(expected, expected, "/p"), { status: "current", digest: expected });
+  assert.throws(
+    () => checkFirmwareIdentity("b".repeat(64), expected, "/p"),
+    (error: unknown) =>
+      error instanceof FirmwareMismatchError &&
+      /not the current build of \/p: the project expects build stamp aaaaaaaaaaaa, the device reports bbbbbbbbbbbb; rebuild and flash it \(microtvm build \/p && microtvm flash \/p/.test(
+        error.message,
+      ),
+  );
+  const tvmCrt = checkFirmwareIdentity(undefined, expected, "/p");
+  assert.equal(tvmCrt.status, "unstamped");
+  assert.match((tvmCrt as { why: string }).why, /no microtvm\.build_stamp function \(TVM's CRT firmware/);
+  assert.equal(checkFirmwareIdentity("", expected, "/p").status, "unstamped");
 });
