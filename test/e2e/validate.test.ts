@@ -11,6 +11,7 @@ import { zipSync } from "fflate";
 import { assertNothingLeft, runCli, type CliRun } from "../helpers/processes.js";
 import { sharedFixture } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
+import { generateCInterfaceHeader, writeMlf } from "../../src/mlf/index.js";
 import { encodeNpy, tensorFromValues } from "../../src/rpc/index.js";
 
 const SAMPLES = ["no", "silence", "unknown", "yes"] as const; // sorted by name
@@ -387,5 +388,89 @@ describe("validate on qemu-cortex-m (mps2-an386)", () => {
     assert.equal(caught.outputs[0]!.max_abs_error, 1);
     assert.equal(caught.outputs[0]!.mean_abs_error, 1 / 16);
     await assertNothingLeft(againstHost.project_dir);
+  });
+});
+
+/** A model the host cannot build (ARM-only C: <arm_acle.h>'s __ssat): y = saturate(x, 8 bits). */
+async function writeArmOnlyArchive(path: string): Promise<void> {
+  await writeMlf({
+    sources: [
+      {
+        name: "default_lib0.c",
+        content: `#include <stdint.h>
+#include <arm_acle.h>
+#include "tvmgen_default.h"
+
+int32_t tvmgen_default_run(struct tvmgen_default_inputs* inputs, struct tvmgen_default_outputs* outputs) {
+  const int32_t* x = (const int32_t*)inputs->x;
+  int32_t* y = (int32_t*)outputs->y;
+  for (int i = 0; i < 4; i++) y[i] = __ssat(x[i], 8);
+  return 0;
+}
+`,
+      },
+    ],
+    header: generateCInterfaceHeader({
+      moduleName: "default",
+      inputs: [{ name: "x", bytes: 16 }],
+      outputs: [{ name: "y", bytes: 16 }],
+      workspaceBytes: 0,
+    }),
+    inputs: [{ name: "x", dtype: "int32", shape: [1, 4] }],
+    outputs: [{ name: "y", dtype: "int32", shape: [1, 4] }],
+    workspaceBytes: 0,
+    targets: ["c -keys=arm_cpu,cpu -mcpu=cortex-m4"],
+    relay:
+      '#[version = "0.0.5"]\ndef @main(%x: Tensor[(1, 4), int32], output_tensor_names=["y"]) -> Tensor[(1, 4), int32] {\n  %0\n}\n',
+    exportDatetime: "2024-01-01 00:00:00Z",
+    output: path,
+  });
+}
+
+describe("a model that cannot build on the host", () => {
+  test("runs and validates on qemu-cortex-m against a reference file; --reference host is refused with the reason", async (t) => {
+    if (
+      !requireCommand(t, "arm-none-eabi-gcc", "Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi") ||
+      !requireCommand(t, "qemu-system-arm", "Debian: qemu-system-arm")
+    )
+      return;
+    const archive = join(work, "arm-only.tar");
+    await writeArmOnlyArchive(archive);
+    const inputs = join(work, "arm-only-inputs");
+    mkdirSync(inputs);
+    const x = { a: [-300, -5, 100, 1000], b: [127, 128, -128, -129] };
+    for (const [name, values] of Object.entries(x))
+      writeFileSync(join(inputs, `${name}.npy`), encodeNpy(tensorFromValues(values, "int32", [1, 4])));
+    const saturate = (v: number) => Math.max(-128, Math.min(127, v));
+    const reference = join(work, "arm-only.json");
+    writeFileSync(reference, JSON.stringify({ samples: { a: x.a.map(saturate), b: x.b.map(saturate) } }));
+    const args = [
+      "validate",
+      archive,
+      "--template",
+      "qemu-cortex-m",
+      "-o",
+      "board=mps2-an386",
+      "--input",
+      `x=${inputs}`,
+    ];
+
+    const refused = await cli([...args, "--reference", "host"]);
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /--reference host: the model cannot run on the host template \(.*ARM-only.*arm_acle\.h/,
+    );
+    assert.match(refused.stderr, /give a reference folder, \.npz or \.json instead/);
+    assert.doesNotMatch(
+      refused.stderr,
+      /starting the device session/,
+      "refused before the device is touched",
+    );
+
+    const doc = validateJson(await cli([...args, "--reference", reference, "--json"]));
+    assert.equal(doc.outputs[0]!.max_abs_error, 0);
+    assert.deepEqual(doc.outputs[0]!.top1_agreement, { agree: 2, samples: 2 });
+    await assertNothingLeft(doc.project_dir);
   });
 });
