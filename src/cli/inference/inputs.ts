@@ -1,5 +1,29 @@
-// `--fill-mode`: how inputs without `--input` are filled (the samples themselves are read by the
-// device layer's loadSamples, before the device is touched).
+// `--input` and `--fill-mode` for the commands that run one sample (profile): the inputs are read
+// by the device layer's loadSamples, before the device is touched.
+import { loadSamples, type SampleInput } from "../../device/index.js";
 import type { FillMode } from "../../rpc/index.js";
+import { CliError, ExitCode } from "../exit-codes.js";
+import { cliErrorFrom } from "../options.js";
 
 export const FILL_MODES: readonly FillMode[] = ["zeros", "ones", "random"];
+
+/** The one sample `assignments` give (every input, in model order); several are a usage error. */
+export async function resolveInputs(
+  assignments: readonly string[],
+  inputs: Parameters<typeof loadSamples>[1],
+  fillMode: FillMode,
+): Promise<SampleInput[]> {
+  const samples = await loadSamples(assignments, inputs, fillMode).catch((error: unknown) => {
+    throw cliErrorFrom(error);
+  });
+  if (samples.length !== 1) {
+    throw new CliError(
+      `--input: this command runs one sample, but the paths give ${samples.length} (${samples
+        .slice(0, 4)
+        .map((s) => JSON.stringify(s.name))
+        .join(", ")}${samples.length > 4 ? ", …" : ""}); give one file per input`,
+      ExitCode.usage,
+    );
+  }
+  return [...samples[0]!.inputs];
+}
