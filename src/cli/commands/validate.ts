@@ -2,7 +2,7 @@
 // in one device session, compare the outputs with a reference (files, or the same archive on the
 // host template), print the error metrics and exit 1 when a tolerance is exceeded.
 import type { Command } from "commander";
-import type { GeneratedProject } from "../../client/index.js";
+import type { GeneratedProject, ProjectOptions } from "../../client/index.js";
 import {
   METRICS,
   judgeOutputs,
@@ -198,6 +198,10 @@ async function validateModel(targetArg: string, flags: ValidateFlags): Promise<v
         flags.reference === "host"
           ? await hostReference(
               target.archive?.path ?? model.path,
+              // The archive's cached host project is the target itself: the reference runs on it.
+              target.archive?.template === "host" && (flags.projectOption ?? []).length === 0
+                ? { dir: target.dir, project, options: opened.options }
+                : undefined,
               model,
               samples,
               flags,
@@ -244,6 +248,7 @@ async function validateModel(targetArg: string, flags: ValidateFlags): Promise<v
  */
 async function hostReference(
   archive: string,
+  same: { dir: string; project: GeneratedProject; options: ProjectOptions } | undefined,
   model: InferenceModel,
   samples: readonly Sample[],
   flags: ValidateFlags,
@@ -260,6 +265,17 @@ async function hostReference(
       { cause: error },
     );
   };
+  if (same) {
+    const run = await runSamplesInSession(same.project, same.options, model, samples, progress, {
+      build: true,
+      ...(flags.timeout !== undefined ? { timeoutSec: flags.timeout } : {}),
+      onOpen: (close) => open.add(close),
+    });
+    return referenceFromOutputs(
+      `host (the same archive on the host template, ${same.dir})`,
+      outputsByName(run.results),
+    );
+  }
   let target: ProjectTarget;
   try {
     target = await resolveTarget(
