@@ -20,9 +20,9 @@ export const PROBES: readonly Probe[] = [
     name: "ST-LINK/V2-1 or V3",
     vendorId: "0483",
     productIds: ["374b", "374e", "374f", "3752", "3753"],
-    boards: ["nucleo-f446re"],
+    boards: ["nucleo-f446re", "nucleo-f746zg"],
   },
-  { id: "j-link", name: "SEGGER J-Link (OB)", vendorId: "1366", boards: [] },
+  { id: "j-link", name: "SEGGER J-Link (OB)", vendorId: "1366", boards: ["nrf52840dk"] },
   { id: "cmsis-dap", name: "CMSIS-DAP / DAPLink", vendorId: "0d28", productIds: ["0204"], boards: [] },
   {
     id: "cp210x",

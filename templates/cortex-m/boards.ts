@@ -1,6 +1,7 @@
 // The boards of the cortex-m template: one table for everything the build, the server and the
 // docs need to know about a board. board.mk (what the Makefile reads) is rendered from it.
 // Node built-ins only, so the template's server can bundle this file.
+import type { BoardFlashing } from "./flash.js";
 
 export interface MemoryRegion {
   /** First address. */
@@ -38,20 +39,32 @@ export interface CortexMBoard {
   uartRingBytes: number;
   /** The default memory pool (TVM_WORKSPACE_SIZE_BYTES). */
   workspaceBytes: number;
-  uart: { name: string; base: number; rxIrq: number; pins: string; baud: number };
+  uart: {
+    name: string;
+    base: number;
+    rxIrq: number;
+    pins: string;
+    baud: number;
+    /** Nordic parts: the PSELTXD/PSELRXD values. */
+    txPin?: number;
+    rxPin?: number;
+  };
   /** External interrupt lines in the vector table. */
   externalIrqs: number;
   /** The firmware's C files for this board, beside the shared ones. */
   sources: readonly string[];
   /**
-   * Device time: `dwt` (the cycle counter, at the clock the firmware set up) or `systick` at
-   * `timerHz` (QEMU: its fixed virtual core clock, since it models no DWT).
+   * Device time: `dwt` (the cycle counter, at the clock the firmware set up), `systick` at `hz`
+   * (QEMU's STM32: its fixed virtual core clock, since it models no DWT), or `timer0` (Nordic
+   * parts: TIMER0 at 1 MHz, in the board's own C file).
    */
-  timer: { kind: "dwt" } | { kind: "systick"; hz: number };
+  timer: { kind: "dwt" } | { kind: "systick"; hz: number } | { kind: "timer0" };
   /** The core clock the firmware sets up on silicon. */
   sysclkHz: number;
   /** Debug probes (ids in microtvm/serial's probe table) whose serial port reaches this board. */
   probes: readonly string[];
+  /** How the flash runners program the board (none for a QEMU twin). */
+  flashing: BoardFlashing;
   /** Set for boards that run under QEMU: then they have no probe and flash starts QEMU. */
   qemu?: QemuTwin;
 }
@@ -71,6 +84,20 @@ const stm32f4Common = {
   sysclkHz: 168_000_000,
 } as const;
 
+const stm32f7Common = {
+  cflags: ["-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"],
+  stackBytes: 16 * KiB,
+  heapBytes: 4 * KiB,
+  packetBytes: 4096,
+  uartRingBytes: 4096,
+  workspaceBytes: 192 * KiB,
+  sources: ["stm32f7.c"],
+  sysclkHz: 168_000_000,
+} as const;
+
+// Nordic UART0 at 0x40002000 (IRQ 2) and TIMER0: the same on the nRF51 and the nRF52.
+const nordicUart = { name: "UART0", base: 0x40002000, rxIrq: 2, baud: 115200 } as const;
+
 const BOARD_TABLE = {
   "nucleo-f446re": {
     name: "nucleo-f446re",
@@ -82,6 +109,13 @@ const BOARD_TABLE = {
     externalIrqs: 97,
     timer: { kind: "dwt" },
     probes: ["st-link"],
+    flashing: {
+      runners: ["openocd", "st-flash", "pyocd", "probe-rs"],
+      openocdConfig: "board/st_nucleo_f4.cfg",
+      pyocdTarget: "stm32f446retx",
+      probeRsChip: "STM32F446RETx",
+      stFlashAddress: "0x08000000",
+    },
   },
   netduinoplus2: {
     name: "netduinoplus2",
@@ -96,12 +130,87 @@ const BOARD_TABLE = {
     // QEMU's STM32F405 runs its core (and SysTick) at a fixed 168 MHz of virtual time.
     timer: { kind: "systick", hz: 168_000_000 },
     probes: [],
+    flashing: { runners: [] },
     qemu: {
       machine: "netduinoplus2",
       cpu: "cortex-m4",
       serial: ["-serial", "null", "-serial", "pty"],
       uartLabel: "serial1",
     },
+  },
+  "nucleo-f746zg": {
+    name: "nucleo-f746zg",
+    description:
+      "ST NUCLEO-F746ZG: STM32F746ZG, Cortex-M7 (single-precision FPU) at 168 MHz, 1 MiB flash, 320 KiB RAM",
+    mcu: "STM32F746ZG",
+    ...stm32f7Common,
+    flash: { origin: 0x08000000, length: 1024 * KiB },
+    // DTCM (64 KiB) and SRAM1/SRAM2 are one contiguous range from 0x20000000.
+    ram: { origin: 0x20000000, length: 320 * KiB },
+    // USART3: the Nucleo-144's ST-LINK virtual COM port. IRQ 39.
+    uart: { name: "USART3", base: 0x40004800, rxIrq: 39, pins: "PD8 (TX) / PD9 (RX), AF7", baud: 115200 },
+    externalIrqs: 98,
+    timer: { kind: "dwt" },
+    probes: ["st-link"],
+    flashing: {
+      runners: ["openocd", "st-flash", "pyocd", "probe-rs"],
+      openocdConfig: "board/st_nucleo_f7.cfg",
+      pyocdTarget: "stm32f746zgtx",
+      probeRsChip: "STM32F746ZGTx",
+      stFlashAddress: "0x08000000",
+    },
+  },
+  nrf52840dk: {
+    name: "nrf52840dk",
+    description: "Nordic nRF52840 DK: nRF52840, Cortex-M4F at 64 MHz, 1 MiB flash, 256 KiB RAM",
+    mcu: "nRF52840",
+    cflags: ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"],
+    flash: { origin: 0x00000000, length: 1024 * KiB },
+    ram: { origin: 0x20000000, length: 256 * KiB },
+    stackBytes: 16 * KiB,
+    heapBytes: 4 * KiB,
+    packetBytes: 4096,
+    uartRingBytes: 4096,
+    workspaceBytes: 160 * KiB,
+    // The J-Link OB's virtual COM port is wired to P0.06 (TX) and P0.08 (RX).
+    uart: { ...nordicUart, pins: "P0.06 (TX) / P0.08 (RX)", txPin: 6, rxPin: 8 },
+    externalIrqs: 48,
+    sources: ["nrf_uart.c"],
+    timer: { kind: "timer0" },
+    sysclkHz: 64_000_000,
+    probes: ["j-link"],
+    flashing: {
+      runners: ["nrfjprog", "pyocd", "probe-rs"],
+      pyocdTarget: "nrf52840",
+      probeRsChip: "nRF52840_xxAA",
+      nrfFamily: "NRF52",
+    },
+  },
+  microbit: {
+    name: "microbit",
+    description:
+      "QEMU's microbit (nRF51822, Cortex-M0, 256 KiB flash, 16 KiB RAM): the Nordic firmware of nrf52840dk " +
+      "built for the M0, UART0 on a pty",
+    mcu: "nRF51822",
+    cflags: ["-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"],
+    flash: { origin: 0x00000000, length: 256 * KiB },
+    ram: { origin: 0x20000000, length: 16 * KiB },
+    // 16 KiB in all: stack 6 KiB (running the example sine model needs more than 4 KiB),
+    // heap 256 B, receive buffer 512 B, ring 256 B, pool 5 KiB, the rest .data/.bss.
+    stackBytes: 6 * KiB,
+    heapBytes: 256,
+    packetBytes: 512,
+    uartRingBytes: 256,
+    workspaceBytes: 5 * KiB,
+    // micro:bit v1 edge connector: UART0 on P0.24 (TX) and P0.25 (RX) to the KL26 interface chip.
+    uart: { ...nordicUart, pins: "P0.24 (TX) / P0.25 (RX)", txPin: 24, rxPin: 25 },
+    externalIrqs: 32,
+    sources: ["nrf_uart.c"],
+    timer: { kind: "timer0" },
+    sysclkHz: 16_000_000,
+    probes: [],
+    flashing: { runners: [] },
+    qemu: { machine: "microbit", cpu: "cortex-m0", serial: ["-serial", "pty"], uartLabel: "serial0" },
   },
 } as const satisfies Record<string, CortexMBoard>;
 
@@ -126,6 +235,8 @@ export function renderBoardMk(b: CortexMBoard, baud: number = b.uart.baud): stri
     `-DTVM_CRT_MAX_PACKET_SIZE_BYTES=${b.packetBytes}`,
     `-DMTVM_SYSCLK_HZ=${b.sysclkHz}u`,
     ...(b.timer.kind === "systick" ? [`-DMTVM_TIMER_HZ=${b.timer.hz}u`] : []),
+    ...(b.uart.txPin !== undefined ? [`-DMTVM_UART_TX_PIN=${b.uart.txPin}u`] : []),
+    ...(b.uart.rxPin !== undefined ? [`-DMTVM_UART_RX_PIN=${b.uart.rxPin}u`] : []),
   ];
   return `# ${b.description}
 # Written by the cortex-m template's server from its board table (boards.ts); rewritten when the

@@ -13,6 +13,7 @@ import { TemplateProjectHandler, type TemplateLog } from "../common/handler.js";
 import { MODEL_ARCHIVE_NAME } from "../common/project.js";
 import { BOARDS, type CortexMBoard } from "./boards.js";
 import { CortexMBuilder, FIRMWARE_OUTPUTS } from "./build.js";
+import { RUNNER_INSTALL, expandFlashCommand, runFlashSteps, runnerCommands } from "./flash.js";
 import { PLATFORM_NAME, TEMPLATE_NAME, generateCortexMProject } from "./generate.js";
 import { inspectModelForBoard } from "./model.js";
 import { CORTEX_M_OPTIONS, resolveCortexMOptions, type CortexMOptions } from "./options.js";
@@ -89,12 +90,45 @@ export class CortexMProjectHandler extends TemplateProjectHandler<CortexMOptions
       this.log.info(`flash: port ${options.port} given: connecting to a running ${b.name}, nothing to load`);
       return;
     }
-    this.log.info(
-      `flash: this template does not program ${b.name} itself yet; program ${elf} with the board's tool ` +
-        `(for example \`st-flash --reset write ${join(this.serverDir, FIRMWARE_OUTPUTS.bin)} 0x08000000\`, or ` +
-        `\`openocd -f board/st_nucleo_f4.cfg -c "program ${elf} verify reset exit"\`, or copy ` +
-        `${FIRMWARE_OUTPUTS.bin} to the board's USB drive); the transport then opens its serial port`,
-    );
+    await this.flashBoard(b, options);
+  }
+
+  /** Programs a real board with its runner (or the user's flash_command). */
+  private async flashBoard(b: CortexMBoard, options: CortexMOptions): Promise<void> {
+    const files = {
+      elf: join(this.serverDir, FIRMWARE_OUTPUTS.elf),
+      hex: join(this.serverDir, FIRMWARE_OUTPUTS.hex),
+      bin: join(this.serverDir, FIRMWARE_OUTPUTS.bin),
+    };
+    const run = {
+      cwd: this.serverDir,
+      timeoutSec: options.flash_timeout_sec,
+      retries: options.flash_retries,
+      log: (line: string) => this.log.info(line),
+    };
+    if (options.flash_command) {
+      const command = expandFlashCommand(options.flash_command, files, options.serial_number);
+      await runFlashSteps([["sh", "-c", command]], { ...run, runnerName: "flash_command" });
+      this.log.info(`flash: ${b.name} programmed by flash_command`);
+      return;
+    }
+    const runner = options.flash_runner || b.flashing.runners[0];
+    if (!runner) throw new ServerError(`flash: no runner knows ${b.name}; give -o flash_command=...`);
+    if (!b.flashing.runners.includes(runner)) {
+      throw new ServerError(
+        `flash: ${runner} is not set up for ${b.name}; use one of ${b.flashing.runners.join(", ")}, or flash_command`,
+      );
+    }
+    const steps = runnerCommands({
+      runner,
+      board: b.name,
+      flashing: b.flashing,
+      files,
+      serialNumber: options.serial_number,
+      recover: options.nrfjprog_recover,
+    });
+    await runFlashSteps(steps, { ...run, runnerName: runner, install: RUNNER_INSTALL[runner] });
+    this.log.info(`flash: ${b.name} programmed with ${runner}`);
   }
 
   async openTransport(sent: ProjectOptions): Promise<TransportTimeouts> {
@@ -251,6 +285,12 @@ export class CortexMProjectHandler extends TemplateProjectHandler<CortexMOptions
         hz: b.timer.hz,
         deterministic: false,
         source: `SysTick of QEMU's ${b.qemu?.machine ?? b.name} virtual clock`,
+      });
+    } else if (b.timer.kind === "timer0") {
+      this.recordDeviceTimer({
+        hz: 1_000_000,
+        deterministic: false,
+        source: b.qemu ? `TIMER0 of QEMU's ${b.qemu.machine} (${b.mcu})` : `TIMER0 of the ${b.mcu}`,
       });
     } else {
       this.recordDeviceTimer({

@@ -13,6 +13,7 @@ import {
   toStr,
 } from "../common/options.js";
 import { BOARD_NAMES, BOARDS, isBoardName, type BoardName } from "./boards.js";
+import { FLASH_RUNNERS, type FlashRunner } from "./flash.js";
 
 const GENERATE_AND_BUILD = ["generate_project", "build"];
 const EVERY_CALL = ["generate_project", "build", "flash", "open_transport"];
@@ -95,11 +96,56 @@ export const CORTEX_M_OPTIONS: readonly ProjectOption[] = [
       "Size in bytes of the firmware's memory pool (TVM_WORKSPACE_SIZE_BYTES): the session's buffers, " +
       "tensors and operator workspace, in the board's RAM. Unset: the board's default.",
   }),
+  projectOption({
+    name: "flash_runner",
+    choices: [...FLASH_RUNNERS],
+    type: "str",
+    default: null,
+    optional: ["flash"],
+    help:
+      "The tool that programs a real board: openocd, pyocd, probe-rs, st-flash or nrfjprog. Unset: the " +
+      "board's first (nucleo: openocd, nrf52840dk: nrfjprog). QEMU twins are not flashed (QEMU loads the ELF).",
+  }),
+  projectOption({
+    name: "flash_command",
+    type: "str",
+    default: null,
+    optional: ["flash"],
+    help:
+      "Program the board with this shell command instead of a runner; {elf}, {hex}, {bin} and " +
+      "{serial_number} are replaced by the image's paths and the probe's serial number.",
+  }),
+  projectOption({
+    name: "flash_timeout_sec",
+    type: "int",
+    default: 120,
+    optional: ["flash"],
+    help: "Stop a flash step that has not finished after this many seconds.",
+  }),
+  projectOption({
+    name: "flash_retries",
+    type: "int",
+    default: 1,
+    optional: ["flash"],
+    help: "Attempts after a failed one (a probe that was busy or not yet enumerated).",
+  }),
+  projectOption({
+    name: "nrfjprog_recover",
+    type: "bool",
+    default: false,
+    optional: ["flash"],
+    help: "nrfjprog: run --recover first (erases the chip and clears its read-back protection).",
+  }),
   projectTypeOption("Accepted for TVM compatibility; this template builds host-driven firmware only."),
 ];
 
 export interface CortexMOptions extends CommonOptions {
   board: BoardName;
+  flash_runner: FlashRunner | "";
+  flash_command: string;
+  flash_timeout_sec: number;
+  flash_retries: number;
+  nrfjprog_recover: boolean;
   port: string;
   serial_number: string;
   baud_rate: number;
@@ -135,7 +181,29 @@ export function resolveCortexMOptions(
         ? b.workspaceBytes
         : toInt("workspace_size_bytes", pick("workspace_size_bytes")),
     project_type: optionalStr("project_type", pick("project_type"), "host_driven"),
+    flash_runner: "",
+    flash_command: optionalStr("flash_command", pick("flash_command")).trim(),
+    flash_timeout_sec: toInt("flash_timeout_sec", pick("flash_timeout_sec")),
+    flash_retries: toInt("flash_retries", pick("flash_retries")),
+    nrfjprog_recover: toBool("nrfjprog_recover", pick("nrfjprog_recover")),
   };
+  const runner = optionalStr("flash_runner", pick("flash_runner")).trim();
+  if (runner) {
+    if (!(FLASH_RUNNERS as readonly string[]).includes(runner)) {
+      throw new ServerError(
+        `option flash_runner: unknown runner ${JSON.stringify(runner)}; choose one of ${FLASH_RUNNERS.join(", ")}, or give flash_command`,
+      );
+    }
+    options.flash_runner = runner as FlashRunner;
+  }
+  if (options.flash_timeout_sec < 1 || options.flash_timeout_sec > 3600) {
+    throw new ServerError(
+      `option flash_timeout_sec: ${options.flash_timeout_sec} is out of range; use 1 to 3600`,
+    );
+  }
+  if (options.flash_retries < 0 || options.flash_retries > 10) {
+    throw new ServerError(`option flash_retries: ${options.flash_retries} is out of range; use 0 to 10`);
+  }
   if (options.baud_rate < MIN_BAUD || options.baud_rate > MAX_BAUD) {
     throw new ServerError(
       `option baud_rate: ${options.baud_rate} is out of range; use ${MIN_BAUD} to ${MAX_BAUD} (the board's is ${b.uart.baud})`,

@@ -16,6 +16,7 @@ import { GeneratedProject } from "../../src/client/index.js";
 import { loadProjectModel } from "../../src/cli/inference/model.js";
 import { InferenceSession } from "../../src/cli/inference/session.js";
 import { findPty, INFO_CHARDEV } from "../../templates/cortex-m/qemu.js";
+import { repoRoot } from "../helpers/paths.js";
 
 const SAMPLES = ["yes", "no", "silence", "unknown"] as const;
 const ARCHIVES = [
@@ -244,3 +245,48 @@ for (const [name, executor] of ARCHIVES) {
     });
   });
 }
+
+describe("microbit (nRF51, Cortex-M0, 16 KiB RAM)", () => {
+  test("the example sine model runs through the serial transport on QEMU's pty", async (t) => {
+    if (!haveTools(t)) return;
+    const dir = join(work, "sine-microbit");
+    const archive = join(repoRoot, "examples", "sine-model", "sine.tar");
+    const created = await runCli([
+      "create-project",
+      dir,
+      archive,
+      "--template",
+      "cortex-m",
+      "-o",
+      "board=microbit",
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    const built = await runCli(["build", dir, "-o", "verbose=true"], { timeoutMs: 300_000 });
+    assert.equal(built.code, 0, built.stderr);
+    assert.match(built.stderr, /RAM\s+0x20000000\s+\d+ of\s+16384 bytes/);
+    const project = await GeneratedProject.open(dir);
+    try {
+      const model = await loadProjectModel(project);
+      const session = await InferenceSession.open(project, model);
+      try {
+        let worst = 0;
+        for (let i = 0; i < 16; i++) {
+          const x = (2 * Math.PI * i) / 15;
+          const data = new Uint8Array(new Float32Array([x]).buffer);
+          const { outputs } = await session.infer([{ dtype: "float32", shape: [1, 1], data }]);
+          const out = outputs[0]!;
+          const y = new Float32Array(out.data.slice().buffer)[0]!;
+          worst = Math.max(worst, Math.abs(y - Math.sin(x)));
+        }
+        t.diagnostic(`microbit: max |y - sin(x)| over 16 points = ${worst.toFixed(4)}`);
+        // The example is fitted to within 0.02 of sin(x); soft float on the M0 computes the same.
+        assert.ok(worst < 0.02, `max error ${worst}`);
+      } finally {
+        await session.close();
+      }
+    } finally {
+      await project.close();
+    }
+    await assertNothingLeft(join(dir, "build", "firmware.elf"));
+  });
+});

@@ -3,7 +3,16 @@
 // report, and how open_transport chooses (or refuses to guess) a real board's port.
 import { after, before, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeMlf } from "../../src/mlf/index.js";
@@ -125,7 +134,7 @@ test("a generated project holds the firmware, board.mk, and serialport with its 
   assert.match(boardMk, /-DMTVM_UART_BASE=0x40004400u -DMTVM_UART_RX_IRQ=38u -DMTVM_UART_BAUD=230400u/);
 });
 
-test("nucleo-f446re builds and links with its size report; flash says how to program it; no probe, no guess", async (t: TestContext) => {
+test("nucleo-f446re builds and links with its size report; no probe, no guess", async (t: TestContext) => {
   if (
     !requireCommand(t, "arm-none-eabi-gcc", "Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi") ||
     !requireCommand(t, "make", "Debian: make")
@@ -143,12 +152,6 @@ test("nucleo-f446re builds and links with its size report; flash says how to pro
   assert.ok(
     readdirSync(join(dir, "build", "obj")).some((f) => f.includes("timer_dwt")),
     "silicon keeps device time with the DWT cycle counter",
-  );
-  log.lines.length = 0;
-  await handler.flash({});
-  assert.match(
-    log.lines.join("\n"),
-    /program .*firmware\.elf with the board's tool .*st-flash --reset write .*firmware\.bin 0x08000000/,
   );
 
   const empty = join(work, "sysfs-empty");
@@ -172,4 +175,220 @@ test("nucleo-f446re builds and links with its size report; flash says how to pro
     /the project was built for nucleo-f446re, not netduinoplus2/,
   );
   await handler.shutdown();
+});
+
+test("nucleo-f746zg and nrf52840dk build and link with their size reports, warnings as errors", async (t: TestContext) => {
+  if (
+    !requireCommand(t, "arm-none-eabi-gcc", "Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi") ||
+    !requireCommand(t, "make", "Debian: make")
+  )
+    return;
+  for (const [board, flash, ram, driver, timer] of [
+    ["nucleo-f746zg", 1048576, 327680, "stm32f7", "timer_dwt"],
+    ["nrf52840dk", 1048576, 262144, "nrf_uart", "nrf_uart"],
+  ] as const) {
+    const dir = await generated(`${board}-build`, { board, warning_as_error: true });
+    const log = logger();
+    await new CortexMProjectHandler(dir, log).build({});
+    const report = log.lines.join("\n");
+    assert.match(report, new RegExp(`${board} FLASH \\d+ of ${flash} bytes`));
+    assert.match(report, new RegExp(`${board} RAM \\d+ of ${ram} bytes`));
+    const objects = readdirSync(join(dir, "build", "obj"));
+    assert.ok(
+      objects.some((f) => f.includes(driver)) && objects.some((f) => f.includes(timer)),
+      objects.join(" "),
+    );
+    for (const out of ["firmware.elf", "firmware.bin", "firmware.hex"])
+      assert.ok(existsSync(join(dir, "build", out)));
+  }
+  const nrf = readFileSync(join(work, "nrf52840dk-build", "board.mk"), "utf8");
+  assert.match(nrf, /-DMTVM_UART_TX_PIN=6u -DMTVM_UART_RX_PIN=8u/);
+});
+
+test("microbit (Cortex-M0): a model using DSP instructions is refused at generate_project", async () => {
+  const path = join(work, "dsp.tar");
+  await writeMlf({
+    sources: [
+      {
+        name: "default_lib0.c",
+        content:
+          '#include <stdint.h>\n#include <arm_acle.h>\n#include "tvmgen_default.h"\n' +
+          "int32_t tvmgen_default_run(struct tvmgen_default_inputs* inputs, struct tvmgen_default_outputs* outputs) {\n" +
+          "  const uint32_t* a = (const uint32_t*)inputs->a;\n  int32_t* out = (int32_t*)outputs->out;\n" +
+          "  out[0] = __smlad(a[0], a[0], 0);\n  return 0;\n}\n",
+      },
+    ],
+    inputs: [{ name: "a", dtype: "int8", shape: [4] }],
+    outputs: [{ name: "out", dtype: "int32", shape: [1] }],
+    workspaceBytes: 0,
+    exportDatetime: "2024-01-01 00:00:00Z",
+    output: path,
+  });
+  const template = new CortexMProjectHandler(TEMPLATE, logger());
+  const dir = join(work, "dsp-microbit");
+  await assert.rejects(
+    template.generateProject({
+      modelLibraryFormatPath: path,
+      standaloneCrtDir: "",
+      projectDir: dir,
+      options: { board: "microbit" },
+    }),
+    /uses ARM DSP instructions .*which the Cortex-M0 of microbit does not have/,
+  );
+  assert.ok(!existsSync(dir), "nothing is left behind");
+});
+
+/** Stub runners on PATH: each records its arguments (one line per call) and behaves as STUB_MODE says. */
+function stubRunners(dir: string, names: readonly string[]): { record: string; bin: string } {
+  const bin = join(dir, "bin");
+  mkdirSync(bin, { recursive: true });
+  const record = join(dir, "calls.txt");
+  for (const name of names) {
+    writeFileSync(
+      join(bin, name),
+      `#!/bin/sh
+printf '%s' "${name}" >> "${record}"
+for a in "$@"; do printf ' [%s]' "$a" >> "${record}"; done
+echo >> "${record}"
+case "$STUB_MODE" in
+  fail) echo "Error: target not found"; echo "probe: no device"; exit 3 ;;
+  hang) exec sleep 30 ;;
+  fail-once) if [ ! -f "${dir}/failed-once" ]; then : > "${dir}/failed-once"; echo busy; exit 1; fi ;;
+esac
+echo "${name}: done"
+`,
+    );
+    chmodSync(join(bin, name), 0o755);
+  }
+  return { record, bin };
+}
+
+test("flash runs each board's runner with its exact command line (stubs on PATH)", async (t) => {
+  const dir = await generated("flash-nucleo", { board: "nucleo-f446re" });
+  const nrf = await generated("flash-nrf", { board: "nrf52840dk" });
+  for (const d of [dir, nrf]) {
+    mkdirSync(join(d, "build"), { recursive: true });
+    for (const f of ["firmware.elf", "firmware.hex", "firmware.bin"])
+      writeFileSync(join(d, "build", f), "image");
+  }
+  const stubs = stubRunners(join(work, "stubs"), ["openocd", "pyocd", "probe-rs", "st-flash", "nrfjprog"]);
+  const savedPath = process.env.PATH;
+  process.env.PATH = `${stubs.bin}:${savedPath}`;
+  t.after(() => {
+    process.env.PATH = savedPath;
+    delete process.env.STUB_MODE;
+  });
+  const calls = () => readFileSync(stubs.record, "utf8").trim().split("\n");
+  const flash = async (project: string, options: ProjectOptions) => {
+    writeFileSync(stubs.record, "");
+    await new CortexMProjectHandler(project, logger()).flash(options);
+    return calls();
+  };
+  const elf = join(dir, "build", "firmware.elf");
+  assert.deepEqual(await flash(dir, {}), [
+    `openocd [-f] [board/st_nucleo_f4.cfg] [-c] [program ${elf} verify reset exit]`,
+  ]);
+  assert.deepEqual(await flash(dir, { flash_runner: "openocd", serial_number: "066DFF" }), [
+    `openocd [-f] [board/st_nucleo_f4.cfg] [-c] [adapter serial 066DFF] [-c] [program ${elf} verify reset exit]`,
+  ]);
+  assert.deepEqual(await flash(dir, { flash_runner: "st-flash", serial_number: "066DFF" }), [
+    `st-flash [--serial] [066DFF] [--reset] [write] [${join(dir, "build", "firmware.bin")}] [0x08000000]`,
+  ]);
+  assert.deepEqual(await flash(dir, { flash_runner: "pyocd" }), [
+    `pyocd [flash] [--target] [stm32f446retx] [${elf}]`,
+  ]);
+  assert.deepEqual(await flash(dir, { flash_runner: "probe-rs", serial_number: "0483:374b:066DFF" }), [
+    `probe-rs [download] [--chip] [STM32F446RETx] [--probe] [0483:374b:066DFF] [--verify] [${elf}]`,
+    "probe-rs [reset] [--chip] [STM32F446RETx] [--probe] [0483:374b:066DFF]",
+  ]);
+  const hex = join(nrf, "build", "firmware.hex");
+  assert.deepEqual(await flash(nrf, { nrfjprog_recover: true, serial_number: "683123456" }), [
+    "nrfjprog [-f] [NRF52] [--snr] [683123456] [--recover]",
+    `nrfjprog [-f] [NRF52] [--snr] [683123456] [--program] [${hex}] [--sectorerase] [--verify]`,
+    "nrfjprog [-f] [NRF52] [--snr] [683123456] [--reset]",
+  ]);
+  assert.deepEqual(
+    await flash(nrf, {
+      flash_command: `${join(stubs.bin, "pyocd")} {hex} {bin} {elf} {serial_number}`,
+      serial_number: "X 1",
+    }),
+    [`pyocd [${hex}] [${join(nrf, "build", "firmware.bin")}] [${join(nrf, "build", "firmware.elf")}] [X 1]`],
+  );
+  await assert.rejects(
+    flash(nrf, { flash_runner: "st-flash" }),
+    /st-flash is not set up for nrf52840dk; use one of nrfjprog, pyocd, probe-rs, or flash_command/,
+  );
+  await assert.rejects(
+    flash(nrf, { flash_runner: "jtag9000" }),
+    /unknown runner "jtag9000"; choose one of openocd/,
+  );
+  await assert.rejects(flash(nrf, { flash_command: "x {image}" }), /unknown placeholder\(s\) \{image\}/);
+
+  // Failure: runner, exit status and last lines; retried once by default.
+  process.env.STUB_MODE = "fail";
+  await assert.rejects(flash(dir, { flash_runner: "pyocd" }), (e: Error) =>
+    /flash failed after 2 attempt\(s\): pyocd: `pyocd flash --target stm32f446retx .*` exited with status 3\. Its last lines:\nError: target not found\nprobe: no device/.test(
+      e.message,
+    ),
+  );
+  assert.equal(calls().length, 2, "one retry");
+  // A first failure that goes away: the retry succeeds.
+  process.env.STUB_MODE = "fail-once";
+  assert.equal((await flash(dir, { flash_runner: "st-flash" })).length, 2);
+  // A hung runner is stopped at the timeout.
+  process.env.STUB_MODE = "hang";
+  const started = Date.now();
+  await assert.rejects(
+    flash(dir, { flash_runner: "openocd", flash_timeout_sec: 1, flash_retries: 0 }),
+    /openocd: `openocd .*` did not finish within 1 s and was stopped/,
+  );
+  assert.ok(Date.now() - started < 10_000, "stopped near the timeout");
+  delete process.env.STUB_MODE;
+  // Missing: says how to install it.
+  process.env.PATH = "/nonexistent";
+  await assert.rejects(
+    new CortexMProjectHandler(dir, logger()).flash({ flash_runner: "st-flash" }),
+    /flash: st-flash was not found on PATH; install it \(Debian\/Ubuntu: apt-get install stlink-tools\)/,
+  );
+});
+
+test("a model too big for the board fails at build, naming the region and the overshoot", async (t: TestContext) => {
+  if (
+    !requireCommand(t, "arm-none-eabi-gcc", "Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi") ||
+    !requireCommand(t, "make", "Debian: make")
+  )
+    return;
+  // 300 000 bytes of weights: more than the micro:bit's 256 KiB of flash.
+  const path = join(work, "big.tar");
+  await writeMlf({
+    sources: [
+      {
+        name: "default_lib0.c",
+        content:
+          '#include <stdint.h>\n#include "tvmgen_default.h"\n' +
+          "static const int8_t weights[300000] = {1, 2, 3};\n" +
+          "int32_t tvmgen_default_run(struct tvmgen_default_inputs* inputs, struct tvmgen_default_outputs* outputs) {\n" +
+          "  const int8_t* a = (const int8_t*)inputs->a;\n  int32_t* out = (int32_t*)outputs->out;\n" +
+          "  out[0] = weights[(uint8_t)a[0] * 1000];\n  return 0;\n}\n",
+      },
+    ],
+    inputs: [{ name: "a", dtype: "int8", shape: [4] }],
+    outputs: [{ name: "out", dtype: "int32", shape: [1] }],
+    workspaceBytes: 0,
+    exportDatetime: "2024-01-01 00:00:00Z",
+    output: path,
+  });
+  const dir = join(work, "big-microbit");
+  const template = new CortexMProjectHandler(TEMPLATE, logger());
+  await template.generateProject({
+    modelLibraryFormatPath: path,
+    standaloneCrtDir: "",
+    projectDir: dir,
+    options: { board: "microbit" },
+  });
+  await assert.rejects(
+    new CortexMProjectHandler(dir, logger()).build({}),
+    /build failed: error: the firmware does not fit microbit: region FLASH \(262144 bytes at 0x00000000\) overflowed by \d+ bytes/,
+  );
+  assert.ok(!existsSync(join(dir, "build", "firmware.elf")), "no image is left");
 });

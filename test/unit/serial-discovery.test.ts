@@ -131,7 +131,16 @@ test("one Nucleo: its port, USB id, serial number, manufacturer and board; legac
       p.boards,
     ]),
     [
-      ["/dev/ttyACM0", "0483", "374b", NUCLEO.serial, "STMicroelectronics", 2, "st-link", ["nucleo-f446re"]],
+      [
+        "/dev/ttyACM0",
+        "0483",
+        "374b",
+        NUCLEO.serial,
+        "STMicroelectronics",
+        2,
+        "st-link",
+        ["nucleo-f446re", "nucleo-f746zg"],
+      ],
       ["/dev/ttyUSB0", "0403", "6001", "A50285BI", "FTDI", 0, "ftdi", []],
     ],
   );
@@ -169,8 +178,9 @@ test("several Nucleos: an error listing them; a serial number picks one", (t) =>
       /-o serial_number=SERIAL or -o port=PATH/.test(e.message),
   );
   assert.equal(selectBoardPort(ports, "nucleo-f446re", NUCLEO_2.serial).path, "/dev/ttyACM1");
-  // A probe with two ports: the lowest interface is the board's UART.
+  // A probe with two ports (J-Link OB on the nRF52840 DK): the lowest interface is the board's UART.
   assert.equal(selectBoardPort(ports, "nucleo-f446re", "000683123456").path, "/dev/ttyACM2");
+  assert.equal(selectBoardPort(ports, "nrf52840dk").path, "/dev/ttyACM2");
   assert.throws(
     () => selectBoardPort(ports, "nucleo-f446re", "NOPE"),
     /no serial port belongs to a USB device with serial number NOPE; the ports are: \/dev\/ttyACM0/,

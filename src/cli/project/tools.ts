@@ -16,6 +16,8 @@ export interface ToolSpec {
   required: boolean;
   /** Arguments that print the version on the first line of stdout or stderr. */
   versionArgs: string[];
+  /** How to install it when no Debian package provides it (shown instead of apt-get install). */
+  install?: string;
   /** A deeper check once the command is found: returns a problem description, or undefined. */
   check?: (path: string) => string | undefined;
 }
@@ -127,6 +129,46 @@ export const TOOLS: readonly ToolSpec[] = [
     required: true,
     versionArgs: ["--version"],
   },
+  // The cortex-m template's flash runners: each board needs one of them (optional here: QEMU
+  // twins and users with their own flash_command need none).
+  {
+    command: "openocd",
+    purpose: "flash runner for real boards (cortex-m: nucleo boards; optional)",
+    debianPackages: ["openocd"],
+    required: false,
+    versionArgs: ["--version"],
+  },
+  {
+    command: "st-flash",
+    purpose: "flash runner for ST-LINK boards (cortex-m: nucleo boards; optional)",
+    debianPackages: ["stlink-tools"],
+    required: false,
+    versionArgs: ["--version"],
+  },
+  {
+    command: "pyocd",
+    purpose: "flash runner for CMSIS-DAP, ST-LINK and J-Link probes (cortex-m; optional)",
+    debianPackages: [],
+    install: "pipx install pyocd",
+    required: false,
+    versionArgs: ["--version"],
+  },
+  {
+    command: "probe-rs",
+    purpose: "flash runner for most probes (cortex-m; optional)",
+    debianPackages: [],
+    install: "cargo install probe-rs-tools --locked",
+    required: false,
+    versionArgs: ["--version"],
+  },
+  {
+    command: "nrfjprog",
+    purpose: "flash runner for Nordic boards with J-Link (cortex-m: nrf52840dk; optional)",
+    debianPackages: [],
+    install: "Nordic's nRF Command Line Tools and SEGGER J-Link software",
+    required: false,
+    versionArgs: ["--version"],
+  },
 ];
 
 /** The tools each built-in template needs to generate, build and run a project. */
@@ -165,7 +207,7 @@ export function inspectTool(spec: ToolSpec): ToolReport {
     purpose: spec.purpose,
     required: spec.required,
     debianPackages: spec.debianPackages,
-    install: aptInstall(spec.debianPackages),
+    install: spec.install ?? aptInstall(spec.debianPackages),
   };
   const path = findOnPath(spec.command);
   if (!path) {
