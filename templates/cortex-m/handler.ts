@@ -112,7 +112,7 @@ export class CortexMProjectHandler extends TemplateProjectHandler<CortexMOptions
       this.log.info(`flash: ${b.name} programmed by flash_command`);
       return;
     }
-    const runner = options.flash_runner || b.flashing.runners[0];
+    const runner = options.flash_runner ?? b.flashing.runners[0];
     if (!runner) throw new ServerError(`flash: no runner knows ${b.name}; give -o flash_command=...`);
     if (!b.flashing.runners.includes(runner)) {
       throw new ServerError(

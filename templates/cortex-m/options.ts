@@ -141,7 +141,8 @@ export const CORTEX_M_OPTIONS: readonly ProjectOption[] = [
 
 export interface CortexMOptions extends CommonOptions {
   board: BoardName;
-  flash_runner: FlashRunner | "";
+  /** Null when unset (saved as null: the board's default runner). */
+  flash_runner: FlashRunner | null;
   flash_command: string;
   flash_timeout_sec: number;
   flash_retries: number;
@@ -181,7 +182,7 @@ export function resolveCortexMOptions(
         ? b.workspaceBytes
         : toInt("workspace_size_bytes", pick("workspace_size_bytes")),
     project_type: optionalStr("project_type", pick("project_type"), "host_driven"),
-    flash_runner: "",
+    flash_runner: null,
     flash_command: optionalStr("flash_command", pick("flash_command")).trim(),
     flash_timeout_sec: toInt("flash_timeout_sec", pick("flash_timeout_sec")),
     flash_retries: toInt("flash_retries", pick("flash_retries")),

@@ -189,7 +189,9 @@ test("nucleo-f746zg and nrf52840dk build and link with their size reports, warni
   ] as const) {
     const dir = await generated(`${board}-build`, { board, warning_as_error: true });
     const log = logger();
-    await new CortexMProjectHandler(dir, log).build({});
+    const handler = new CortexMProjectHandler(dir, log);
+    await handler.build({});
+    await handler.shutdown();
     const report = log.lines.join("\n");
     assert.match(report, new RegExp(`${board} FLASH \\d+ of ${flash} bytes`));
     assert.match(report, new RegExp(`${board} RAM \\d+ of ${ram} bytes`));
@@ -281,7 +283,12 @@ test("flash runs each board's runner with its exact command line (stubs on PATH)
   const calls = () => readFileSync(stubs.record, "utf8").trim().split("\n");
   const flash = async (project: string, options: ProjectOptions) => {
     writeFileSync(stubs.record, "");
-    await new CortexMProjectHandler(project, logger()).flash(options);
+    const handler = new CortexMProjectHandler(project, logger());
+    try {
+      await handler.flash(options);
+    } finally {
+      await handler.shutdown();
+    }
     return calls();
   };
   const elf = join(dir, "build", "firmware.elf");
@@ -347,7 +354,7 @@ test("flash runs each board's runner with its exact command line (stubs on PATH)
   // Missing: says how to install it.
   process.env.PATH = "/nonexistent";
   await assert.rejects(
-    new CortexMProjectHandler(dir, logger()).flash({ flash_runner: "st-flash" }),
+    flash(dir, { flash_runner: "st-flash" }),
     /flash: st-flash was not found on PATH; install it \(Debian\/Ubuntu: apt-get install stlink-tools\)/,
   );
 });
@@ -386,8 +393,10 @@ test("a model too big for the board fails at build, naming the region and the ov
     projectDir: dir,
     options: { board: "microbit" },
   });
+  const handler = new CortexMProjectHandler(dir, logger());
+  t.after(() => handler.shutdown());
   await assert.rejects(
-    new CortexMProjectHandler(dir, logger()).build({}),
+    handler.build({}),
     /build failed: error: the firmware does not fit microbit: region FLASH \(262144 bytes at 0x00000000\) overflowed by \d+ bytes/,
   );
   assert.ok(!existsSync(join(dir, "build", "firmware.elf")), "no image is left");

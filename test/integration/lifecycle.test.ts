@@ -120,7 +120,19 @@ describe("microtvm templates / doctor", () => {
     const tools = doc.tools as Array<{ command: string; found: boolean; debianPackages: string[] }>;
     assert.deepEqual(
       tools.map((x) => x.command),
-      ["cc", "make", "node", "python3", "arm-none-eabi-gcc", "qemu-system-arm"],
+      [
+        "cc",
+        "make",
+        "node",
+        "python3",
+        "arm-none-eabi-gcc",
+        "qemu-system-arm",
+        "openocd",
+        "st-flash",
+        "pyocd",
+        "probe-rs",
+        "nrfjprog",
+      ],
     );
     assert.deepEqual(tools.find((x) => x.command === "arm-none-eabi-gcc")!.debianPackages, [
       "gcc-arm-none-eabi",
