@@ -7,7 +7,7 @@ import { formatTable, printJson } from "../output.js";
 export function devicesCommand(program: Command): void {
   program
     .command("devices")
-    .description("list serial ports, their USB ids and the boards they reach")
+    .description("list serial ports and the boards they reach")
     .option("--json", "print one JSON document (schema microtvm.devices/1)")
     .addHelpText(
       "after",
