@@ -18,15 +18,35 @@
 
 static size_t g_max_packet_size;
 
-static int get_max_packet_size(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
-                               int* ret_code, void* resource) {
+static int packet_size_result(size_t packet_size, TVMValue* ret, int* ret_code) {
+  ret[0].v_int64 = (int64_t)(packet_size - MTVM_RPC_PACKET_OVERHEAD_BYTES);
+  ret_code[0] = kTVMArgInt;
+  return 0;
+}
+
+/* TVM's host also sizes its CopyFromRemote requests by this, and cannot take a reply frame larger
+ * than its own 2048-byte packets, so the figure is capped for it. */
+static int get_crt_max_packet_size(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
+                                   int* ret_code, void* resource) {
   (void)args;
   (void)type_codes;
   (void)num_args;
   (void)resource;
-  ret[0].v_int64 = (int64_t)(g_max_packet_size - MTVM_RPC_PACKET_OVERHEAD_BYTES);
-  ret_code[0] = kTVMArgInt;
-  return 0;
+  size_t size = g_max_packet_size;
+  if (size > MTVM_TVM_HOST_MAX_PACKET_BYTES) size = MTVM_TVM_HOST_MAX_PACKET_BYTES;
+  return packet_size_result(size, ret, ret_code);
+}
+
+static int get_max_packet_size(TVMValue* args, int* type_codes, int num_args, TVMValue* ret,
+                               int* ret_code, void* resource) {
+  (void)args;
+  (void)type_codes;
+  (void)resource;
+  if (num_args != 0) {
+    mtvm_set_error("microtvm.rpc.max_packet_size takes no arguments, got %d", num_args);
+    return kTvmErrorFunctionCallNumArguments;
+  }
+  return packet_size_result(g_max_packet_size, ret, ret_code);
 }
 
 static int random_fill(TVMValue* args, int* type_codes, int num_args, TVMValue* ret, int* ret_code,
@@ -58,12 +78,13 @@ tvm_crt_error_t mtvm_runtime_init(size_t max_packet_size) {
   if (!err) err = mtvm_system_lib_register();
   if (!err) err = mtvm_time_evaluator_register();
   if (!err) {
-    err = mtvm_global_register("tvm.rpc.server.GetCRTMaxPacketSize", get_max_packet_size, 0);
+    err = mtvm_global_register("tvm.rpc.server.GetCRTMaxPacketSize", get_crt_max_packet_size, 0);
   }
   if (!err) err = mtvm_global_register("tvm.contrib.random.random_fill", random_fill, 0);
   if (!err) err = mtvm_aot_executor_register();
   if (!err) err = mtvm_build_stamp_register();
   if (!err) err = mtvm_profiler_register();
+  if (!err) err = mtvm_global_register("microtvm.rpc.max_packet_size", get_max_packet_size, 0);
   return err;
 }
 

@@ -39,6 +39,13 @@ function toInt(value: unknown, what: string): number {
 export class AotExecutor {
   private inputInfoCache: TensorInfo[] | undefined;
   private outputInfoCache: TensorInfo[] | undefined;
+  /**
+   * The executor's input and output arrays, fetched once: they live (at fixed addresses) as long
+   * as the executor does, so an inference is one copy in, `run` and one copy out instead of also
+   * a get_input / get_output and a FreeHandle per tensor. Released by dispose().
+   */
+  private readonly inputArrays: (RemoteNDArray | undefined)[] = [];
+  private readonly outputArrays: (RemoteNDArray | undefined)[] = [];
 
   private constructor(
     readonly runtime: RemoteRuntime,
@@ -148,6 +155,14 @@ export class AotExecutor {
     return result;
   }
 
+  private async cachedArray(
+    cache: (RemoteNDArray | undefined)[],
+    fn: RemoteFunction,
+    index: number,
+  ): Promise<RemoteNDArray> {
+    return (cache[index] ??= await this.tensorAt(fn, index));
+  }
+
   private async infoOf(fn: RemoteFunction, index: number, name: string): Promise<TensorInfo> {
     const array = await this.tensorAt(fn, index);
     return withCleanup(
@@ -187,38 +202,34 @@ export class AotExecutor {
   }
 
   /**
-   * Copies an input into the device's input tensor: `get_input(Int i)`, a chunked copy, `FreeHandle`.
+   * Copies an input into the device's input tensor: a chunked copy into the array `get_input(Int i)`
+   * returned (fetched on first use).
    * A HostTensor must match the input's dtype and shape; raw bytes must match its byte size.
    */
   async setInput(key: string | number, value: HostTensor | Uint8Array): Promise<void> {
     const index = this.inputIndex(key);
-    const array = await this.tensorAt(this.fns.getInput, index);
-    await withCleanup(
-      async () => {
-        const label = `input ${this.inputNames[index] ?? index}`;
-        let bytes: Uint8Array;
-        if (value instanceof Uint8Array) {
-          bytes = value;
-        } else {
-          if (
-            !dtypeEquals(parseDType(value.dtype), array.dtype) ||
-            value.shape.join(",") !== array.shape.join(",")
-          ) {
-            throw new RpcUsageError(
-              `${label} is ${array.dtypeName} ${formatShape(array.shape)}, the given tensor is ${formatDType(parseDType(value.dtype))} ${formatShape(value.shape)}`,
-            );
-          }
-          bytes = value.data;
-        }
-        if (bytes.length !== array.nbytes) {
-          throw new RpcUsageError(
-            `${label} is ${array.dtypeName} ${formatShape(array.shape)} = ${array.nbytes} bytes, but ${bytes.length} bytes were given`,
-          );
-        }
-        await array.copyFrom(bytes);
-      },
-      () => array.free(),
-    );
+    const array = await this.cachedArray(this.inputArrays, this.fns.getInput, index);
+    const label = `input ${this.inputNames[index] ?? index}`;
+    let bytes: Uint8Array;
+    if (value instanceof Uint8Array) {
+      bytes = value;
+    } else {
+      if (
+        !dtypeEquals(parseDType(value.dtype), array.dtype) ||
+        value.shape.join(",") !== array.shape.join(",")
+      ) {
+        throw new RpcUsageError(
+          `${label} is ${array.dtypeName} ${formatShape(array.shape)}, the given tensor is ${formatDType(parseDType(value.dtype))} ${formatShape(value.shape)}`,
+        );
+      }
+      bytes = value.data;
+    }
+    if (bytes.length !== array.nbytes) {
+      throw new RpcUsageError(
+        `${label} is ${array.dtypeName} ${formatShape(array.shape)} = ${array.nbytes} bytes, but ${bytes.length} bytes were given`,
+      );
+    }
+    await array.copyFrom(bytes);
   }
 
   /** Runs one inference (`run()`). */
@@ -228,23 +239,18 @@ export class AotExecutor {
       throw new RpcProtocolError(`run returned ${String(result)}; expected Null`);
   }
 
-  /** Copies output `index` back: `get_output(Int j)`, a chunked copy, `FreeHandle`. */
+  /** Copies output `index` back: a chunked copy from the array `get_output(Int j)` returned (fetched on first use). */
   async getOutput(index: number): Promise<HostTensor> {
     if (!Number.isInteger(index) || index < 0 || index >= this.numOutputs) {
       throw new RpcUsageError(
         `output index ${index} is out of range; the model has ${this.numOutputs} outputs`,
       );
     }
-    const array = await this.tensorAt(this.fns.getOutput, index);
-    return withCleanup(
-      async () => {
-        const data = await array.copyTo();
-        if (data.length !== tensorBytes(array.shape, array.dtype))
-          throw new RpcProtocolError("short output copy");
-        return { dtype: array.dtypeName, shape: [...array.shape], data };
-      },
-      () => array.free(),
-    );
+    const array = await this.cachedArray(this.outputArrays, this.fns.getOutput, index);
+    const data = await array.copyTo();
+    if (data.length !== tensorBytes(array.shape, array.dtype))
+      throw new RpcProtocolError("short output copy");
+    return { dtype: array.dtypeName, shape: [...array.shape], data };
   }
 
   /** All outputs in order. */
@@ -263,8 +269,14 @@ export class AotExecutor {
     );
   }
 
-  /** Releases the function and module handles. The device still allows only one executor per boot. */
+  /** Releases the arrays, function and module handles. The device still allows only one executor per boot. */
   async dispose(): Promise<void> {
+    for (const cache of [this.inputArrays, this.outputArrays]) {
+      for (const [i, array] of cache.entries()) {
+        cache[i] = undefined;
+        await array?.free();
+      }
+    }
     for (const fn of [this.fns.getInput, this.fns.getOutput, this.fns.run, this.fns.getInputName])
       await fn?.free();
     await this.module.free();

@@ -393,21 +393,26 @@ export class RpcClient {
   }
 
   /**
-   * The largest packet the device accepts (`M`), queried once through `tvm.rpc.server.GetCRTMaxPacketSize`;
-   * Infinity when the device does not have that function.
+   * The largest packet the device accepts (`M`), queried once: through our firmware's
+   * `microtvm.rpc.max_packet_size` (its whole session buffer), else TVM's
+   * `tvm.rpc.server.GetCRTMaxPacketSize` (which our firmware caps at what TVM's own host can
+   * receive); Infinity when the device has neither.
    */
   maxTransferSize(): Promise<number> {
     if (!this.maxTransfer) {
       const query = async () => {
-        const handle = await this.internalGlobal("tvm.rpc.server.GetCRTMaxPacketSize");
-        if (handle === undefined) return Infinity;
-        const result = await this.call(handle, [], "CallFunc tvm.rpc.server.GetCRTMaxPacketSize");
-        if (result.type !== "int" || result.value <= 0n) {
-          throw new RpcProtocolError(
-            `tvm.rpc.server.GetCRTMaxPacketSize returned ${result.type === "int" ? result.value : result.type}; expected a positive Int`,
-          );
+        for (const name of ["microtvm.rpc.max_packet_size", "tvm.rpc.server.GetCRTMaxPacketSize"]) {
+          const handle = await this.internalGlobal(name);
+          if (handle === undefined) continue;
+          const result = await this.call(handle, [], `CallFunc ${name}`);
+          if (result.type !== "int" || result.value <= 0n) {
+            throw new RpcProtocolError(
+              `${name} returned ${result.type === "int" ? result.value : result.type}; expected a positive Int`,
+            );
+          }
+          return Number(result.value);
         }
-        return Number(result.value);
+        return Infinity;
       };
       this.maxTransfer = query();
       this.maxTransfer.catch(() => (this.maxTransfer = undefined));

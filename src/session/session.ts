@@ -215,6 +215,13 @@ export interface SessionOptions {
   maxPayloadBytes?: number;
 }
 
+/**
+ * Bytes asked of the transport per read. A read returns whatever has arrived (at most this), and
+ * the unframer takes any number of bytes, so asking for a whole reply at once saves a transport
+ * round trip per frame field (a read_transport request each, through the Project API).
+ */
+export const SESSION_READ_BYTES = 1 << 20;
+
 export const DEFAULT_SESSION_TIMEOUTS: SessionTimeouts = { retrySec: 2, startSec: 5, establishedSec: 5 };
 
 export interface SessionEvents {
@@ -247,6 +254,12 @@ export class Session extends EventEmitter<SessionEvents> {
   private outbox: Uint8Array[] = [];
   private readonly received: Uint8Array[] = [];
   private failure: Error | null = null;
+  /**
+   * Handshakes completed so far. open() waits for this to change rather than for the core to be
+   * established: one read can carry the handshake reply and, after it, a reset of the device,
+   * which open() must leave for the next receive() to report.
+   */
+  private establishments = 0;
   private closed = false;
   private readLock: Promise<unknown> = Promise.resolve();
   /** Damaged frames dropped before the current session was established (UART junk at boot). */
@@ -302,17 +315,19 @@ export class Session extends EventEmitter<SessionEvents> {
       this.received.length = 0;
       this.dropsBeforeEstablished = 0;
       this.dropsWhileEstablished = 0;
+      const before = this.establishments;
+      const established = () => this.establishments !== before;
       const t0 = Date.now();
       await this.attemptStart();
       if (retrySec === 0 && startSec === 0) {
-        await this.pump(null, () => this.core.established);
+        await this.pump(null, established);
         return;
       }
       const startDeadline = t0 + startSec * 1000;
       let deadline = retrySec !== 0 ? t0 + retrySec * 1000 : startDeadline;
       for (;;) {
         try {
-          await this.pump(deadline, () => this.core.established);
+          await this.pump(deadline, established);
           return;
         } catch (error) {
           if (!(error instanceof DeadlinePassed)) throw error;
@@ -391,6 +406,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private onCoreEvent(event: SessionEvent): void {
     switch (event.kind) {
       case "established":
+        this.establishments += 1;
         this.emit("established", event.sessionId);
         return;
       case "terminated": {
@@ -461,7 +477,10 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       let chunk: Uint8Array;
       try {
-        chunk = await this.transport.read(this.unframer.bytesNeeded(), timeoutSec);
+        chunk = await this.transport.read(
+          Math.max(this.unframer.bytesNeeded(), SESSION_READ_BYTES),
+          timeoutSec,
+        );
       } catch (error) {
         if (isIoTimeoutError(error)) continue;
         throw this.transportFailure(error, "reading from the device");

@@ -8,6 +8,11 @@
 #             <board>_FLASH       origin length   code and read-only data (+ the .data image)
 #             <board>_RAM         origin length   stack, .data, .bss, heap
 #             <board>_PSRAM       origin length   large buffers (section .psram_bss)
+#             <board>_PACKET_SIZE bytes           TVM_CRT_MAX_PACKET_SIZE_BYTES: the session receive
+#                                                 buffer (static) and the RPC reply buffer (from the
+#                                                 memory pool). Larger packets mean fewer round trips
+#                                                 per tensor copy; a board with 16 KiB of RAM would
+#                                                 take 1024, these 4 MiB boards take 16 KiB.
 #
 # Common to all three: ZBT SSRAM1, 4 MiB at 0x00000000 (mirrored at 0x00400000), holds the code
 # (it is RAM in the FPGA, loaded by the board's MCC or by QEMU's -kernel, so "FLASH" here means
@@ -22,6 +27,7 @@ mps2-an385_CPU := cortex-m3
 mps2-an385_CFLAGS := -mcpu=cortex-m3 -mthumb -mfloat-abi=soft
 mps2-an385_FLASH := 0x00000000 0x00400000
 mps2-an385_RAM := 0x20000000 0x00400000
+mps2-an385_PACKET_SIZE := 16384
 mps2-an385_PSRAM := 0x21000000 0x01000000
 
 # mps2-an386: Cortex-M4 with the single-precision FPv4-SP FPU. Same map as the AN385
@@ -31,6 +37,7 @@ mps2-an386_CPU := cortex-m4
 mps2-an386_CFLAGS := -mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard
 mps2-an386_FLASH := 0x00000000 0x00400000
 mps2-an386_RAM := 0x20000000 0x00400000
+mps2-an386_PACKET_SIZE := 16384
 mps2-an386_PSRAM := 0x21000000 0x01000000
 
 # mps2-an500: Cortex-M7 with the double-precision FPv5 FPU (QEMU models the D16 register file).
@@ -43,4 +50,5 @@ mps2-an500_CPU := cortex-m7
 mps2-an500_CFLAGS := -mcpu=cortex-m7 -mthumb -mfpu=fpv5-d16 -mfloat-abi=hard
 mps2-an500_FLASH := 0x00000000 0x00400000
 mps2-an500_RAM := 0x20000000 0x00400000
+mps2-an500_PACKET_SIZE := 16384
 mps2-an500_PSRAM := 0x60000000 0x01000000

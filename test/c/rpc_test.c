@@ -846,7 +846,7 @@ static void test_backend(void) {
   void* echo_ptr;
   memcpy(&echo_ptr, &echo_fn, sizeof(echo_ptr));
   check(TVMBackendRegisterSystemLibSymbol("test.registered", echo_ptr) == 0 &&
-            rpc_get_global("test.registered") == 0x80028009u,
+            rpc_get_global("test.registered") == 0x8002800au,
         "TVMBackendRegisterSystemLibSymbol adds a global function", "%s", reply_message());
   size_t off;
   pkt_t a;
@@ -854,7 +854,7 @@ static void test_backend(void) {
   a.len = 0;
   pkt_seq(&a, 1, &code);
   pkt_u64(&a, 77);
-  check(rpc_call(0x80028009u, &a, &off) == kTVMArgInt && rd_u64(off) == 77,
+  check(rpc_call(0x8002800au, &a, &off) == kTVMArgInt && rd_u64(off) == 77,
         "a registered global function is callable", "%s", reply_message());
   TVMFunctionHandle f = NULL;
   check(TVMBackendGetFuncFromEnv(NULL, "runtime.SystemLib", &f) == 0 && f != NULL &&

@@ -185,10 +185,10 @@ for (const variant of variants) {
     });
   });
 
-  test(`microtvm.build_stamp returns the digest from microtvm_build_stamp.h, or "" without it (${variant.name})`, (t) => {
+  test(`microtvm.build_stamp returns the digest from microtvm_build_stamp.h, or "" without it; the packet-size globals (${variant.name})`, (t) => {
     if (!requireCc(t)) return;
     withWorkDir((dir) => {
-      const sources = [...runtimeSources, ...testSupport, join(testDir, "build_stamp_test.c")];
+      const sources = [...runtimeSources, ...testSupport, join(testDir, "microtvm_globals_test.c")];
       // The header a template generates in its build directory, on the include path.
       const stampDir = join(dir, "stamp");
       mkdirSync(stampDir);
@@ -207,7 +207,7 @@ for (const variant of variants) {
 
       link(join(dir, "unstamped"), sources, [], variant.flags, dir);
       const unstamped = runProgram(join(dir, "unstamped"), [""], dir);
-      assert.equal(unstamped.length, 4, unstamped.join("\n"));
+      assert.equal(unstamped.length, 6, unstamped.join("\n"));
     });
   });
 

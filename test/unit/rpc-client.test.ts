@@ -76,7 +76,7 @@ class FakeDevice implements PacketChannel {
     this.kernel("fused_double", (a, c) => c.set(a.map((x) => x * 2)));
   }
 
-  private global(name: string, fn: DeviceFn): void {
+  global(name: string, fn: DeviceFn): void {
     const h = 0x80028000n | this.nextGlobal++;
     this.globals.set(name, h);
     this.functions.set(h, fn);
@@ -331,6 +331,16 @@ function setup(options: ConstructorParameters<typeof RpcClient>[1] = {}) {
   return { device, client, runtime: new RemoteRuntime(client) };
 }
 
+test("the packet limit comes from microtvm.rpc.max_packet_size when the firmware has it", async () => {
+  const { device, client } = setup();
+  device.global("microtvm.rpc.max_packet_size", () => [Arg.int(0), Arg.int(131072 - 11)]);
+  assert.equal(await client.maxTransferSize(), 131072 - 11);
+  assert.ok(
+    !device.requests.some((r) => device.describe(r).includes("GetCRTMaxPacketSize")),
+    "TVM's (capped) figure is not asked for",
+  );
+});
+
 test("GetGlobalFunc: a known name gives a handle, an unknown name gives undefined (handle 0 is not an error)", async () => {
   const { client } = setup();
   assert.equal(await client.getGlobalFunc("runtime.SystemLib"), 0x80028000n);
@@ -469,9 +479,19 @@ test("AOT executor: create as TVM does, set inputs by name and index, run, read 
   await aot.run();
   const [out] = await aot.getOutputs();
   assert.deepEqual(out, { dtype: "int8", shape: [1, 2], data: Uint8Array.of(6, 0xff) });
+  // The executor's arrays are fetched once and kept: a second inference is copies and run only.
+  const before = device.requests.length;
+  await aot.setInput(1, Uint8Array.of(4, 0xfc));
+  await aot.run();
+  await aot.getOutputs();
+  assert.deepEqual(
+    device.requests.slice(before).map((r) => r.kind),
+    ["copyToRemote", "callFunc", "copyFromRemote"],
+  );
+  await aot.dispose();
   assert.ok(
     [...device.ndarrayRefs.values()].every((n) => n === 0),
-    "every get_input/get_output NDArray released",
+    "every get_input/get_output NDArray released by dispose",
   );
   const getInputCalls = device.requests.filter(
     (r) => r.kind === "callFunc" && r.args.length === 1 && r.args[0]!.type === "str",
@@ -502,9 +522,15 @@ test("AOT executor refuses, without sending, what would hang or abort the device
     aot.setInput("a", { dtype: "float32", shape: [1, 2], data: new Uint8Array(8) }),
     /given tensor is float32/,
   );
+  // The refused copies sent nothing but the one get_input that fetched the array (kept for reuse).
+  assert.deepEqual(
+    device.requests.slice(before).map((r) => r.kind),
+    ["callFunc"],
+  );
+  await aot.dispose();
   assert.ok(
     [...device.ndarrayRefs.values()].every((n) => n === 0),
-    "refused copies still release the NDArray",
+    "dispose releases the NDArray the refused copies fetched",
   );
   await assert.rejects(
     AotExecutor.create(runtime, { moduleName: "default", inputNames: ["x", "y"] }),
@@ -805,6 +831,7 @@ test("a request longer than the device's packet limit is refused before it can h
     device.requests.map((r) => device.describe(r)),
     [
       "GetGlobalFunc runtime.SystemLib",
+      "GetGlobalFunc microtvm.rpc.max_packet_size",
       "GetGlobalFunc tvm.rpc.server.GetCRTMaxPacketSize",
       "CallFunc tvm.rpc.server.GetCRTMaxPacketSize []",
     ],

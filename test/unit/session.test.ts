@@ -112,15 +112,20 @@ describe("session state machine", () => {
 });
 
 /** A host transport that records what the host writes. */
-function recording(inner: ByteTransport): ByteTransport & { written: Uint8Array[] } {
+function recording(inner: ByteTransport): ByteTransport & { written: Uint8Array[]; reads: number[] } {
   const written: Uint8Array[] = [];
+  const reads: number[] = [];
   return {
     written,
+    reads,
     write: (data, t) => {
       written.push(data.slice());
       return inner.write(data, t);
     },
-    read: (n, t) => inner.read(n, t),
+    read: (n, t) => {
+      reads.push(n);
+      return inner.read(n, t);
+    },
     close: () => inner.close(),
   };
 }
@@ -229,6 +234,19 @@ describe("host Session over a byte transport", () => {
     );
     assert.deepEqual(Buffer.from(await session.receive()).toString(), "olleh");
     assert.deepEqual(logs, ["device ready"]);
+    await session.close();
+    await device.stop();
+  });
+
+  test("a whole reply frame is taken in one read (one read_transport through the Project API)", async () => {
+    const big = new Uint8Array(3000).map((_, i) => i & 0xff);
+    const { session, device, transport } = setup({ onMessage: () => big });
+    await session.open();
+    await session.send(text("give"));
+    transport.reads.length = 0;
+    assert.deepEqual(await session.receive(), big);
+    assert.equal(transport.reads.length, 1, `reads asked for ${transport.reads.join(", ")} bytes`);
+    assert.ok(transport.reads[0]! >= 3000 + 9, "the read asks for at least the whole frame");
     await session.close();
     await device.stop();
   });

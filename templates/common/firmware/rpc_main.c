@@ -27,7 +27,8 @@
 #include "platform_cortex_m.h"
 #include "uart.h"
 
-/* Session receive buffer: the largest frame payload accepted (TVM_CRT_MAX_PACKET_SIZE_BYTES). */
+/* Session receive buffer: the largest frame payload accepted (TVM_CRT_MAX_PACKET_SIZE_BYTES; the
+ * Makefile passes the board's PACKET_SIZE from boards.mk). */
 #ifndef TVM_CRT_MAX_PACKET_SIZE_BYTES
 #define TVM_CRT_MAX_PACKET_SIZE_BYTES 2048
 #endif

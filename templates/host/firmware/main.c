@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,9 +28,19 @@
 
 #include "models.h"
 
-/* Session receive buffer: the largest frame payload accepted (TVM_CRT_MAX_PACKET_SIZE_BYTES). */
+/* Session receive buffer: the largest frame payload accepted (TVM_CRT_MAX_PACKET_SIZE_BYTES), which
+ * tvm.rpc.server.GetCRTMaxPacketSize reports (minus 11) and the host chunks copies by. The reply
+ * buffer of the same size comes from the memory pool, so large packets only when the pool has room
+ * for them: 128 KiB with a pool of 2 MiB (the default) or more, 64 KiB from 1 MiB, otherwise TVM's
+ * 2048. Pass -DTVM_CRT_MAX_PACKET_SIZE_BYTES=<n> (compile_definitions) to choose. */
 #ifndef TVM_CRT_MAX_PACKET_SIZE_BYTES
+#if defined(TVM_WORKSPACE_SIZE_BYTES) && TVM_WORKSPACE_SIZE_BYTES >= 2097152
+#define TVM_CRT_MAX_PACKET_SIZE_BYTES 131072
+#elif defined(TVM_WORKSPACE_SIZE_BYTES) && TVM_WORKSPACE_SIZE_BYTES >= 1048576
+#define TVM_CRT_MAX_PACKET_SIZE_BYTES 65536
+#else
 #define TVM_CRT_MAX_PACKET_SIZE_BYTES 2048
+#endif
 #endif
 
 /* Exit statuses, so the server can say why the firmware stopped. */
@@ -78,18 +89,14 @@ static int wait_for_wire(void) {
   }
 }
 
-static int32_t write_wire(void* ctx, const uint8_t* data, size_t len) {
-  (void)ctx;
-  if (g_host_closed) {
-    return -1;
-  }
-  if (len > INT32_MAX) {
-    len = INT32_MAX;
-  }
-  for (;;) {
-    ssize_t n = write(g_wire_fd, data, len);
+/* Writes all of data to the wire. Returns 0, or -1 when the host is gone or the write failed. */
+static int write_all(const uint8_t* data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(g_wire_fd, data, len > (size_t)INT32_MAX ? (size_t)INT32_MAX : len);
     if (n > 0) {
-      return (int32_t)n;
+      data += n;
+      len -= (size_t)n;
+      continue;
     }
     if (n < 0 && errno == EINTR) {
       continue;
@@ -107,6 +114,41 @@ static int32_t write_wire(void* ctx, const uint8_t* data, size_t len) {
     }
     return -1;
   }
+  return 0;
+}
+
+/* Framed output is collected here and written when the firmware is about to wait for input
+ * (or the buffer is full): the framer emits a frame in many small pieces, and one write per reply
+ * lets the host read the whole reply at once instead of piece by piece. */
+static uint8_t g_out[64 * 1024];
+static size_t g_out_len;
+
+static int flush_wire(void) {
+  int err = 0;
+  if (g_out_len > 0 && !g_host_closed) {
+    err = write_all(g_out, g_out_len);
+  }
+  g_out_len = 0;
+  return err;
+}
+
+static int32_t write_wire(void* ctx, const uint8_t* data, size_t len) {
+  (void)ctx;
+  if (g_host_closed) {
+    return -1;
+  }
+  if (len > INT32_MAX) {
+    len = INT32_MAX;
+  }
+  if (len > sizeof(g_out) - g_out_len && flush_wire() != 0) {
+    return -1;
+  }
+  if (len >= sizeof(g_out)) {
+    return write_all(data, len) == 0 ? (int32_t)len : -1;
+  }
+  memcpy(g_out + g_out_len, data, len);
+  g_out_len += len;
+  return (int32_t)len;
 }
 
 static int send_reply(void* ctx, const uint8_t* bytes, size_t n) {
@@ -164,7 +206,7 @@ static int redirect_stdout(void) {
 
 int main(void) {
   uint8_t nonce = 0;
-  uint8_t chunk[4096];
+  static uint8_t chunk[64 * 1024];
   size_t i;
   int err;
 
@@ -206,6 +248,9 @@ int main(void) {
             (unsigned)err);
     return kExitIoError;
   }
+  if (flush_wire() != 0) {
+    return g_host_closed ? kExitHostClosed : kExitIoError;
+  }
 
   for (;;) {
     uint32_t dropped_before = dropped_frames();
@@ -223,6 +268,7 @@ int main(void) {
       return kExitIoError;
     }
     err = mtvm_transport_loop_feed(&g_loop, chunk, (size_t)n);
+    (void)flush_wire(); /* a failure sets g_host_closed or g_fatal, handled below */
     if (g_host_closed) {
       fprintf(stderr, "microTVM host firmware: stdin closed while a reply was unread, exiting\n");
       mtvm_rpc_server_free(g_rpc);
