@@ -5,9 +5,12 @@
 // inferences in-process: the floor). Also the session's tensor upload and download throughput,
 // and validation throughput: the four kws samples run again and again in one session and
 // compared with TensorFlow's outputs, on the host and on qemu-cortex-m (mps2-an386) when its
-// toolchain is installed. Prints tables, then one JSON line.
+// toolchain is installed. Each host figure stands next to its floor (the native call plus the pipe
+// round trips it needs, measured in the same run with a raw pipe echo through `cat`) and, when TVM
+// is beside the repository (../shared/peers/tvm), next to TVM's own C++ host runtime driving the
+// same firmware in the same run. Prints tables, then one JSON line.
 // Usage: npm run bench:inference [-- <model.tar> [<input.bin>]]
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -114,6 +117,108 @@ int main(int argc, char** argv) {
   return 0;
 }
 `;
+
+const tvmPeer = join(root, "..", "shared", "peers", "tvm");
+
+// TVM's own host runtime (its Python package over its C++ runtime) driving the built project:
+// the same figures as ours, through TVM's Project API client, session and AOT executor.
+const TVM_DRIVER = String.raw`
+import json, sys, time
+import numpy as np
+import tvm, tvm.micro
+project_dir, input_path, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def median(v):
+    v = sorted(v); n = len(v)
+    return (v[(n - 1) // 2] + v[n // 2]) / 2
+project = tvm.micro.GeneratedProject.from_directory(project_dir, options={})
+with tvm.micro.Session(project.transport()) as sess:
+    aot = tvm.micro.create_local_aot_executor(sess)
+    shape = aot.get_input(0).shape
+    data = np.fromfile(input_path, dtype="int8").reshape(shape) if input_path else np.zeros(shape, "int8")
+    aot.set_input(0, data); aot.run(); first = aot.get_output(0).numpy()
+    whole, run = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        aot.set_input(0, data); aot.run(); aot.get_output(0).numpy()
+        whole.append(time.perf_counter() - t0)
+    for _ in range(repeat):
+        t0 = time.perf_counter(); aot.run(); run.append(time.perf_counter() - t0)
+    buf = tvm.nd.empty((65536,), "uint8", device=sess.device)
+    payload = (np.arange(65536) * 31 % 256).astype("uint8")
+    t0 = time.perf_counter()
+    for _ in range(5): buf.copyfrom(payload)
+    up = time.perf_counter() - t0
+print(json.dumps({"inference_s": median(whole), "run_s": median(run), "upload_mb_s": 5 * 65536 / up / 1e6,
+                  "output0": first.flatten().tolist()}))
+`;
+
+interface TvmFigures {
+  inference_s: number;
+  run_s: number;
+  upload_mb_s: number;
+  output0: number[];
+}
+
+/** TVM's runtime on the same firmware, or why it was not measured. */
+function measureTvm(projectDir: string, input: string | undefined): TvmFigures | string {
+  if (!existsSync(join(tvmPeer, "env.sh"))) return `TVM not found at ${tvmPeer}`;
+  // env.sh finds its folder through BASH_SOURCE, so it is sourced by bash.
+  const run = spawnSync(
+    "bash",
+    [
+      "-c",
+      '. "$1/env.sh" && exec python3 -c "$2" "$3" "$4" "$5"',
+      "bash",
+      tvmPeer,
+      TVM_DRIVER,
+      projectDir,
+      input ?? "",
+      String(REPEAT),
+    ],
+    { encoding: "utf8", timeout: 600_000 },
+  );
+  const line = run.stdout.trim().split("\n").pop() ?? "";
+  if (run.status !== 0 || !line.startsWith("{"))
+    return `TVM's runtime failed (status ${run.status}): ${run.stderr.trim().split("\n").slice(-3).join(" | ")}`;
+  return JSON.parse(line) as TvmFigures;
+}
+
+/**
+ * The floor for one pipe hop and back: a 64-byte write to `cat` and its echo, median of many; and
+ * the echo throughput for 64 KiB writes. A host request crosses two such pipes each way (client ↔
+ * Project API server ↔ firmware).
+ */
+async function pipeEcho(): Promise<{ roundTripSec: number; mbPerSec: number }> {
+  const cat = spawn("cat", [], { stdio: ["pipe", "pipe", "ignore"] });
+  let pending: { want: number; got: number; done: () => void } | undefined;
+  cat.stdout.on("data", (chunk: Buffer) => {
+    if (!pending) return;
+    pending.got += chunk.length;
+    if (pending.got >= pending.want) pending.done();
+  });
+  const echo = (bytes: Uint8Array) =>
+    new Promise<void>((resolve) => {
+      pending = { want: bytes.length, got: 0, done: resolve };
+      cat.stdin.write(bytes);
+    });
+  try {
+    const small = new Uint8Array(64);
+    const times: number[] = [];
+    for (let i = 0; i < 1100; i++) {
+      const started = performance.now();
+      await echo(small);
+      if (i >= 100) times.push((performance.now() - started) / 1000);
+    }
+    const big = new Uint8Array(TRANSFER_BYTES);
+    const started = performance.now();
+    for (let i = 0; i < 50; i++) await echo(big);
+    const mbPerSec = (50 * TRANSFER_BYTES) / ((performance.now() - started) / 1000) / 1e6;
+    return { roundTripSec: median(times), mbPerSec };
+  } finally {
+    cat.stdin.end();
+    cat.kill();
+  }
+}
 
 function micros(seconds: number): string {
   return (seconds * 1e6).toFixed(2);
@@ -311,34 +416,75 @@ async function main(): Promise<void> {
     const wholeSec = median(whole);
     const uploadMBps = (TRANSFER_BYTES * TRANSFER_ROUNDS) / uploadSec / 1e6;
     const downloadMBps = (TRANSFER_BYTES * TRANSFER_ROUNDS) / downloadSec / 1e6;
+    const pipe = await pipeEcho();
+    const tvm = measureTvm(projectDir, existsSync(sample) ? sample : undefined);
+    const tvmOk = typeof tvm === "object";
+    // Floors: the model's own time plus the pipe round trips a request needs at the least (two
+    // pipes each way per minRPC request; an inference is three requests: copy in, run, copy out).
+    const nativeSec = nativeResult.seconds_per_inference;
+    const runFloorSec = nativeSec + 2 * pipe.roundTripSec;
+    const inferenceFloorSec = nativeSec + 3 * 2 * pipe.roundTripSec;
+    const uploadFloorMBps = pipe.mbPerSec / 2;
+    const ratio = (ours: number, other: number) => `${(ours / other).toFixed(2)}×`;
+    const us = (sec: number) => `${micros(sec)} µs`;
+    const figureRows = [
+      [
+        "set_input + run + get_output",
+        us(wholeSec),
+        us(inferenceFloorSec),
+        ratio(wholeSec, inferenceFloorSec),
+        tvmOk ? us(tvm.inference_s) : "—",
+        tvmOk ? ratio(wholeSec, tvm.inference_s) : "—",
+        "≤ 2000 µs",
+        wholeSec <= 0.002 ? "ok" : "MISSED",
+      ],
+      [
+        "run, host round trip",
+        us(roundTripSec),
+        us(runFloorSec),
+        ratio(roundTripSec, runFloorSec),
+        tvmOk ? us(tvm.run_s) : "—",
+        tvmOk ? ratio(roundTripSec, tvm.run_s) : "—",
+        "≤ 500 µs",
+        roundTripSec <= 0.0005 ? "ok" : "MISSED",
+      ],
+      [
+        "upload (CopyToRemote)",
+        `${uploadMBps.toFixed(1)} MB/s`,
+        `${uploadFloorMBps.toFixed(1)} MB/s`,
+        ratio(uploadFloorMBps, uploadMBps),
+        tvmOk ? `${tvm.upload_mb_s.toFixed(2)} MB/s` : "—",
+        tvmOk ? ratio(tvm.upload_mb_s, uploadMBps) : "—",
+        "≥ 20 MB/s",
+        uploadMBps >= 20 ? "ok" : "MISSED",
+      ],
+      ["download (CopyFromRemote)", `${downloadMBps.toFixed(1)} MB/s`, "", "", "", "", "", ""],
+    ];
     const rows = [
       [
         "native in-process (floor)",
-        micros(nativeResult.seconds_per_inference),
+        micros(nativeSec),
         `median of ${NATIVE_BATCHES} × ${NATIVE_RUNS} runs; same C and runtime, no RPC`,
       ],
       ["device, runtime.RPCTimeEvaluator", micros(deviceSec), `median of ${REPEAT} × ${NUMBER} runs`],
-      ["host round trip, one run request", micros(roundTripSec), `median of ${REPEAT}`],
-      ["host, upload + run + download", micros(wholeSec), `median of ${REPEAT}; ${info.bytes} bytes in`],
+      ["raw pipe echo round trip (floor)", micros(pipe.roundTripSec), "64 bytes through cat, median of 1000"],
     ];
     console.log(`model ${archive} (${model.executor}), input ${existsSync(sample) ? sample : "random"}`);
-    console.log(formatTable(["measure", "µs per inference", "notes"], rows));
+    console.log(formatTable(["measure", "µs", "notes"], rows));
     console.log("");
     console.log(
       formatTable(
-        ["transfer", "MB/s", "notes"],
         [
-          [
-            "upload (CopyToRemote)",
-            uploadMBps.toFixed(3),
-            `${TRANSFER_ROUNDS} × ${TRANSFER_BYTES} bytes, packets of ≤ ${packetLimit} bytes`,
-          ],
-          [
-            "download (CopyFromRemote)",
-            downloadMBps.toFixed(3),
-            `${TRANSFER_ROUNDS} × ${TRANSFER_BYTES} bytes`,
-          ],
+          "figure (median of " + REPEAT + ")",
+          "microtvm",
+          "floor",
+          "× floor",
+          "TVM runtime",
+          "× TVM",
+          "target",
+          "",
         ],
+        figureRows,
       ),
     );
     console.log("");
@@ -355,18 +501,39 @@ async function main(): Promise<void> {
     );
     for (const why of validation.filter((v): v is string => typeof v === "string"))
       console.log(`validation skipped: ${why}`);
-    console.log(`outputs: device [${deviceOutput.join(", ")}], native [${nativeResult.output0.join(", ")}]`);
+    console.log(
+      `floors: native + 2 pipe echoes per request (3 requests per inference); upload: half the raw pipe echo (${pipe.mbPerSec.toFixed(1)} MB/s through cat), as data crosses two pipes. Packets of ≤ ${packetLimit} bytes.`,
+    );
+    console.log(
+      tvmOk
+        ? `TVM: its Python package and C++ runtime (${tvmPeer}) on the same firmware; × TVM < 1 means microtvm is faster (upload: > 1).`
+        : `TVM: not measured: ${tvm}`,
+    );
+    console.log(
+      `outputs: device [${deviceOutput.join(", ")}], native [${nativeResult.output0.join(", ")}]${tvmOk ? `, TVM [${tvm.output0.join(", ")}]` : ""}`,
+    );
     console.log(
       JSON.stringify({
         bench: "inference",
         model: archive,
         executor: model.executor,
-        native_us: nativeResult.seconds_per_inference * 1e6,
+        native_us: nativeSec * 1e6,
         device_us_median: deviceSec * 1e6,
         round_trip_us_median: roundTripSec * 1e6,
         inference_us_median: wholeSec * 1e6,
         upload_mb_per_s: uploadMBps,
         download_mb_per_s: downloadMBps,
+        pipe_echo_round_trip_us: pipe.roundTripSec * 1e6,
+        pipe_echo_mb_per_s: pipe.mbPerSec,
+        run_floor_us: runFloorSec * 1e6,
+        inference_floor_us: inferenceFloorSec * 1e6,
+        tvm: tvmOk
+          ? {
+              inference_us_median: tvm.inference_s * 1e6,
+              round_trip_us_median: tvm.run_s * 1e6,
+              upload_mb_per_s: tvm.upload_mb_s,
+            }
+          : null,
         packet_limit_bytes: packetLimit,
         device_output: deviceOutput,
         native_output: nativeResult.output0,

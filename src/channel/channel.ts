@@ -17,6 +17,8 @@ export interface Channel {
   writeLine(line: string | Uint8Array): Promise<void>;
   /** Closes both directions; idempotent. Pending and later reads resolve undefined. */
   close(): Promise<void>;
+  /** True when a whole line has arrived and waits to be read (the client sent ahead). */
+  hasBufferedLine?(): boolean;
 }
 
 export interface ChannelOptions {

@@ -40,6 +40,10 @@ class MemoryEnd implements Channel {
     }
   }
 
+  hasBufferedLine(): boolean {
+    return this.queue.length > 0;
+  }
+
   readLine(): Promise<string | undefined> {
     return this.queue.next();
   }

@@ -78,6 +78,10 @@ class StreamChannel implements Channel {
     return false;
   }
 
+  hasBufferedLine(): boolean {
+    return this.queue.length > 0;
+  }
+
   readLine(): Promise<string | undefined> {
     const next = this.queue.next();
     if (this.readPaused && this.queue.length < HIGH_WATER_LINES && !this.closed) {

@@ -201,20 +201,47 @@ export class ProjectApiClient {
       { n, timeout_sec: timeoutSec },
       this.transportLimit(timeoutSec),
     );
-    if (!isObject(reply) || typeof reply.data !== "string") {
-      throw new MalformedReplyError(`read_transport returned ${pyRepr(reply)}; want {"data": "<base85>"}`);
-    }
-    try {
-      return b85decode(reply.data);
-    } catch (error) {
-      throw new MalformedReplyError(
-        `read_transport returned invalid base85 data: ${messageOf(error)}`,
-        undefined,
-        {
-          cause: error,
-        },
-      );
-    }
+    return readTransportData(reply);
+  }
+
+  /**
+   * write_transport then read_transport, sent together in one pipe write and answered in order:
+   * one round trip through the server where the two calls take two. The server still runs them one
+   * after the other, exactly as if they came apart. Rejects with the write's error when the write
+   * fails (the read's reply is still taken off the channel); otherwise resolves with the read's
+   * bytes, or `{ readError }` with the error readTransport would have thrown.
+   */
+  writeThenReadTransport(
+    data: Uint8Array,
+    writeTimeoutSec: number | null,
+    n: number,
+    readTimeoutSec: number | null,
+  ): Promise<Uint8Array | { readError: unknown }> {
+    const requests: [Request, Request] = [
+      {
+        method: "write_transport",
+        params: { data: b85encode(data), timeout_sec: writeTimeoutSec },
+        timeoutMs: this.transportLimit(writeTimeoutSec),
+      },
+      {
+        method: "read_transport",
+        params: { n, timeout_sec: readTimeoutSec },
+        timeoutMs: this.transportLimit(readTimeoutSec),
+      },
+    ];
+    const exchange = async (): Promise<Uint8Array | { readError: unknown }> => {
+      const [written, read] = await this.exchangeAll(requests);
+      if (written.error !== undefined) throw written.error;
+      if (read.error !== undefined) return { readError: read.error };
+      try {
+        return readTransportData(read.result);
+      } catch (error) {
+        return { readError: error };
+      }
+    };
+    const run = this.queue.then(exchange, exchange);
+    this.queue = run.catch(() => {});
+    return run;
   }
 
   /** write_transport: all of `data` or an error (IoTimeoutError, TransportClosedError). */
@@ -274,30 +301,54 @@ export class ProjectApiClient {
   }
 
   private async exchange(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+    const [reply] = await this.exchangeAll([{ method, params, timeoutMs }]);
+    if (reply!.error !== undefined) throw reply!.error;
+    return reply!.result;
+  }
+
+  /**
+   * Writes the requests' lines in one write, then takes their replies in order. A failure that
+   * ends the connection (a broken pipe, EOF, an unreadable or mismatched reply) is thrown; a reply
+   * that is an error is returned in its slot, after the later replies were taken too.
+   */
+  private async exchangeAll(requests: readonly Request[]): Promise<{ result?: unknown; error?: unknown }[]> {
     if (this.shutdown) throw new ConnectionShutdownError("connection already closed");
-    const id = this.nextId++;
-    const line = JSON.stringify({ jsonrpc: "2.0", method, params, id });
+    const ids = requests.map(() => this.nextId++);
+    const lines = requests.map((r, i) =>
+      JSON.stringify({ jsonrpc: "2.0", method: r.method, params: r.params, id: ids[i] }),
+    );
     const server = this.options.process;
     try {
-      await this.channel.writeLine(line);
-      await this.options.onRequestWritten?.(line);
+      await this.channel.writeLine(lines.join("\n"));
+      for (const line of lines) await this.options.onRequestWritten?.(line);
     } catch (error) {
       // The pipe broke: the server is gone or going; report its exit when it comes.
       const exit = server ? (server.exit ?? (await within(server.exited, 500))) : undefined;
       this.shutDownInBackground();
+      const method = requests[0]!.method;
       if (server && exit) throw new ServerExitedError(method, exit, server.stderrTail());
       throw new ConnectionShutdownError(`cannot send ${method}: ${messageOf(error)}`, { cause: error });
     }
 
-    const reply = await this.awaitLine(method, timeoutMs);
-    if (reply === undefined) {
-      // EOF: usually the server exited; give its exit a moment to be reported with the code.
-      const exit = server ? (server.exit ?? (await within(server.exited, 500))) : undefined;
-      this.shutDownInBackground();
-      if (server && exit) throw new ServerExitedError(method, exit, server.stderrTail());
-      throw new ConnectionShutdownError("got EOF reading reply from API server");
+    const replies: { result?: unknown; error?: unknown }[] = [];
+    for (const [i, { method, timeoutMs }] of requests.entries()) {
+      const reply = await this.awaitLine(method, timeoutMs);
+      if (reply === undefined) {
+        // EOF: usually the server exited; give its exit a moment to be reported with the code.
+        const exit = server ? (server.exit ?? (await within(server.exited, 500))) : undefined;
+        this.shutDownInBackground();
+        if (server && exit) throw new ServerExitedError(method, exit, server.stderrTail());
+        throw new ConnectionShutdownError("got EOF reading reply from API server");
+      }
+      try {
+        replies.push({ result: this.checkReply(method, ids[i]!, reply) });
+      } catch (error) {
+        // A reply the stream cannot be trusted after ends the connection; an error reply does not.
+        if (this.shutdown) throw error;
+        replies.push({ error });
+      }
     }
-    return this.checkReply(method, id, reply);
+    return replies;
   }
 
   private async awaitLine(method: string, timeoutMs: number): Promise<string | undefined> {
@@ -451,10 +502,44 @@ export class ProjectTransport {
     return this.client.writeTransport(data, timeoutSec);
   }
 
+  /** write() then read() in one round trip (see ProjectApiClient.writeThenReadTransport). */
+  writeThenRead(
+    data: Uint8Array,
+    writeTimeoutSec: number | null,
+    n: number,
+    readTimeoutSec: number | null,
+  ): Promise<Uint8Array | { readError: unknown }> {
+    return this.client.writeThenReadTransport(data, writeTimeoutSec, n, readTimeoutSec);
+  }
+
   /** close_transport, unless the client is already shut down (then there is nothing to close). */
   async close(): Promise<void> {
     this.openTimeouts = undefined;
     if (!this.client.isShutdown) await this.client.closeTransport();
+  }
+}
+
+interface Request {
+  method: string;
+  params: unknown;
+  timeoutMs: number;
+}
+
+/** The bytes of a read_transport result ({"data": "<base85>"}). */
+function readTransportData(reply: unknown): Uint8Array {
+  if (!isObject(reply) || typeof reply.data !== "string") {
+    throw new MalformedReplyError(`read_transport returned ${pyRepr(reply)}; want {"data": "<base85>"}`);
+  }
+  try {
+    return b85decode(reply.data);
+  } catch (error) {
+    throw new MalformedReplyError(
+      `read_transport returned invalid base85 data: ${messageOf(error)}`,
+      undefined,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

@@ -32,6 +32,8 @@ export interface PacketChannel {
 export interface MessageEndpoint {
   send(body: Uint8Array): Promise<void>;
   receive(timeoutSec?: number | null): Promise<Uint8Array>;
+  /** Optional: send then receive, in fewer round trips where the endpoint can (Session.request). */
+  request?(body: Uint8Array, timeoutSec?: number | null): Promise<Uint8Array>;
 }
 
 /**
@@ -41,8 +43,10 @@ export interface MessageEndpoint {
 export function packetChannelOverMessages(endpoint: MessageEndpoint): PacketChannel {
   return {
     async request(packet, timeoutMs) {
+      const timeoutSec = timeoutMs === undefined ? undefined : timeoutMs / 1000;
+      if (endpoint.request) return endpoint.request(packet, timeoutSec);
       await endpoint.send(packet);
-      return endpoint.receive(timeoutMs === undefined ? undefined : timeoutMs / 1000);
+      return endpoint.receive(timeoutSec);
     },
     send: (packet) => endpoint.send(packet),
   };

@@ -47,6 +47,20 @@ function isGoneError(e: unknown): boolean {
   return code === "EPIPE" || code === "ECONNRESET" || code === "ERR_STREAM_DESTROYED" || code === "EBADF";
 }
 
+/** Longest reply held back to go out with the next one (see serveChannel). */
+const MAX_HELD_REPLY_CHARS = 256;
+
+/** `held` (when there is one) and `reply` as one line's worth of bytes: two lines, one write. */
+function withHeld(held: string | undefined, reply: string | Uint8Array): string | Uint8Array {
+  if (held === undefined) return reply;
+  if (typeof reply === "string") return `${held}\n${reply}`;
+  const prefix = Buffer.from(`${held}\n`, "utf8");
+  const joined = new Uint8Array(prefix.length + reply.length);
+  joined.set(prefix);
+  joined.set(reply, prefix.length);
+  return joined;
+}
+
 /** Serves requests from `channel`, one at a time, until it ends. Never throws for I/O reasons. */
 export async function serveChannel(
   handler: ProjectApiHandler,
@@ -66,15 +80,27 @@ export async function serveChannel(
     if (replyStorage.byteLength < size) replyStorage.resize(size);
     return new Uint8Array(replyStorage, 0, size);
   };
+  // A tiny reply (write_transport's null) to a request the client followed at once with another
+  // is held and written together with the next reply: a client that sends write_transport and
+  // read_transport together then wakes once for both.
+  let held: string | undefined;
+  const flushHeld = async (): Promise<void> => {
+    if (held === undefined) return;
+    const line = held;
+    held = undefined;
+    await channel.writeLine(line).catch(() => undefined);
+  };
   for (;;) {
     let line: string | undefined;
     try {
       line = await channel.readLine();
     } catch (e) {
+      await flushHeld();
       log.error(`Caught error reading request: ${(e as Error).message}; stopping`);
       return { reason: "bad-input", replies };
     }
     if (line === undefined) {
+      await flushHeld();
       log.debug("EOF on the request channel; stopping");
       return { reason: "eof", replies };
     }
@@ -83,8 +109,20 @@ export async function serveChannel(
     if (reply !== undefined) {
       if (log.debugEnabled !== false)
         log.debug(`write reply -> ${typeof reply === "string" ? reply : ASCII_TEXT.decode(reply)}`);
+      if (
+        !stop &&
+        held === undefined &&
+        typeof reply === "string" &&
+        reply.length <= MAX_HELD_REPLY_CHARS &&
+        channel.hasBufferedLine?.() === true
+      ) {
+        held = reply;
+        replies++;
+        continue;
+      }
       try {
-        await channel.writeLine(reply);
+        await channel.writeLine(withHeld(held, reply));
+        held = undefined;
         replies++;
         if (replyStorage && replyStorage.byteLength > KEPT_REPLY_BYTES) replyStorage.resize(0);
       } catch (e) {
@@ -93,6 +131,8 @@ export async function serveChannel(
         else log.error(`could not write reply: ${(e as Error).message}`);
         return { reason: "client-gone", replies };
       }
+    } else {
+      await flushHeld();
     }
     if (stop) return { reason: reply === undefined ? "bad-input" : "invalid-request", replies };
   }

@@ -18,6 +18,18 @@ export interface ByteTransport {
   write(data: Uint8Array, timeoutSec: number | null): Promise<void>;
   read(n: number, timeoutSec: number | null): Promise<Uint8Array>;
   close(): Promise<void>;
+  /**
+   * Optional: `write` then `read` as one exchange, for links where every call is a round trip of
+   * its own (the Project API sends write_transport and read_transport together). Rejects as
+   * `write` does when the write fails; otherwise resolves with what `read` returns, or
+   * `{ readError }` with what `read` throws.
+   */
+  writeThenRead?(
+    data: Uint8Array,
+    writeTimeoutSec: number | null,
+    n: number,
+    readTimeoutSec: number | null,
+  ): Promise<Uint8Array | { readError: unknown }>;
 }
 
 interface Waiter {

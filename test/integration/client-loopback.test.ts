@@ -11,7 +11,7 @@ import {
   TemplateProjectError,
   generateProjectFromMlf,
 } from "../../src/client/index.js";
-import { TransportClosedError } from "../../src/protocol/index.js";
+import { IoTimeoutError, TransportClosedError } from "../../src/protocol/index.js";
 import { writeTinyMlf } from "../../src/cli/commands/conformance.js";
 import { repoRoot } from "../helpers/paths.js";
 import { copyServer, processesMentioning, runCli } from "../conformance/helpers.js";
@@ -63,7 +63,19 @@ test("generate, build, flash and a transport round trip through the launch scrip
     back.push(...chunk);
   }
   assert.deepEqual(new Uint8Array(back), data);
+  // write_transport and read_transport sent together: the read sees the written bytes.
+  const pair = await transport.writeThenRead(Uint8Array.of(7, 8, 9), 5, 3, 5);
+  assert.deepEqual(pair, Uint8Array.of(7, 8, 9));
+  // A read that times out comes back as the read's error, the write having gone through.
+  const timedOut = await transport.writeThenRead(new Uint8Array(0), 5, 1, 0);
+  assert.ok(
+    !(timedOut instanceof Uint8Array) && timedOut.readError instanceof IoTimeoutError,
+    String(timedOut),
+  );
   await transport.close();
+  await assert.rejects(transport.read(1, 0), TransportClosedError);
+  // A failed write is thrown; the read's reply is taken off the channel all the same.
+  await assert.rejects(transport.writeThenRead(Uint8Array.of(1), 5, 1, 0), TransportClosedError);
   await assert.rejects(transport.read(1, 0), TransportClosedError);
   await project.close();
   assert.deepEqual(await survivors(pids), []);

@@ -262,3 +262,30 @@ test("protocol errors: unknown method, extra, missing and mistyped params (items
   assert.equal(await client.build(), null, "the server kept serving");
   await client.close();
 });
+
+test("write_transport and read_transport sent together: run in order, both replies in one write", async () => {
+  const { handler, calls } = recordingHandler();
+  const [clientEnd, serverEnd] = createMemoryChannelPair();
+  // Count the server's writes: the write's reply waits for the read's and both go out at once.
+  const serverWrites: string[] = [];
+  const writeLine = serverEnd.writeLine.bind(serverEnd);
+  serverEnd.writeLine = (line: string | Uint8Array) => {
+    serverWrites.push(typeof line === "string" ? line : new TextDecoder().decode(line));
+    return writeLine(line);
+  };
+  const done = serveChannel(handler, serverEnd);
+  const client = new ProjectApiClient(clientEnd);
+  const read = await client.writeThenReadTransport(Uint8Array.of(1, 2), 5, 4, 1);
+  assert.deepEqual(read, new Uint8Array([0x66, 0x6f, 0x6f, 0x1b]));
+  assert.deepEqual(
+    calls.map(([name]) => name),
+    ["writeTransport", "readTransport"],
+  );
+  assert.equal(serverWrites.length, 1, serverWrites.join("\n---\n"));
+  assert.equal(serverWrites[0]!.split("\n").length, 2);
+  // A request on its own is answered at once, as before.
+  await client.writeTransport(Uint8Array.of(3), 5);
+  assert.equal(serverWrites.length, 2);
+  await client.close();
+  await done;
+});

@@ -22,6 +22,7 @@ import {
 } from "../../src/session/index.js";
 import type { ByteTransport, FrameDrop, SessionEvent, SessionTimeouts } from "../../src/session/index.js";
 import { hex, loadSessionVectors } from "../vectors/session-framing.js";
+import { TransportClosedError } from "../../src/protocol/index.js";
 
 const vectors = loadSessionVectors();
 const text = (s: string) => new TextEncoder().encode(s);
@@ -247,6 +248,32 @@ describe("host Session over a byte transport", () => {
     assert.deepEqual(await session.receive(), big);
     assert.equal(transport.reads.length, 1, `reads asked for ${transport.reads.join(", ")} bytes`);
     assert.ok(transport.reads[0]! >= 3000 + 9, "the read asks for at least the whole frame");
+    await session.close();
+    await device.stop();
+  });
+
+  test("request() sends with the first read when the transport can write and read at once", async () => {
+    const { session, device, transport } = setup();
+    await session.open();
+    let combined = 0;
+    const both = transport as ByteTransport;
+    both.writeThenRead = async (data, writeTimeoutSec, n, readTimeoutSec) => {
+      combined += 1;
+      await transport.write(data, writeTimeoutSec);
+      try {
+        return await transport.read(n, readTimeoutSec);
+      } catch (readError) {
+        return { readError };
+      }
+    };
+    const writesBefore = transport.written.length;
+    assert.deepEqual(Buffer.from(await session.request(text("abc"))).toString(), "cba");
+    assert.deepEqual(Buffer.from(await session.request(text("xy"))).toString(), "yx");
+    assert.equal(combined, 2, "one combined exchange per request");
+    assert.equal(transport.written.length - writesBefore, 2);
+    // A failed write is the request's error, reported as send() reports it.
+    both.writeThenRead = () => Promise.reject(new TransportClosedError());
+    await assert.rejects(session.request(text("z")), /the device transport closed while writing/);
     await session.close();
     await device.stop();
   });

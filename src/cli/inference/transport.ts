@@ -34,6 +34,16 @@ export class ProjectByteTransport implements ByteTransport {
     return this.transport.write(data, timeoutSec);
   }
 
+  /** write_transport and read_transport in one round trip through the server. */
+  writeThenRead(
+    data: Uint8Array,
+    writeTimeoutSec: number | null,
+    n: number,
+    readTimeoutSec: number | null,
+  ): Promise<Uint8Array | { readError: unknown }> {
+    return this.transport.writeThenRead(data, writeTimeoutSec, n, readTimeoutSec);
+  }
+
   close(): Promise<void> {
     this.closing ??= this.transport.close().catch((error: unknown) => {
       this.closeError = error;
