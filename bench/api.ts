@@ -119,6 +119,33 @@ function pythonClientRoundTripUs(dir: string): Promise<number | undefined> {
   });
 }
 
+/** The floor under a round trip: 64 bytes written to `cat` and echoed back, median of 2000. */
+async function pipeEchoUs(): Promise<number> {
+  const cat = spawn("cat", [], { stdio: ["pipe", "pipe", "ignore"] });
+  let waiting: { want: number; got: number; done: () => void } | undefined;
+  cat.stdout.on("data", (chunk: Buffer) => {
+    if (!waiting) return;
+    waiting.got += chunk.length;
+    if (waiting.got >= waiting.want) waiting.done();
+  });
+  const bytes = new Uint8Array(64);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 200 + ROUND_TRIPS; i++) {
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => {
+        waiting = { want: bytes.length, got: 0, done: resolve };
+        cat.stdin.write(bytes);
+      });
+      if (i >= 200) times.push((performance.now() - t0) * 1000);
+    }
+  } finally {
+    cat.stdin.end();
+    cat.kill();
+  }
+  return median(times);
+}
+
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
@@ -140,6 +167,7 @@ async function main(): Promise<void> {
     launch.push(await launchToFirstReplyMs(example));
   }
 
+  const pipeRtt = await pipeEchoUs();
   const pythonRtt = await pythonClientRoundTripUs(example);
   if (pythonRtt === undefined)
     console.log("note: python3 not found; skipping the python client → our server round trip");
@@ -188,6 +216,7 @@ async function main(): Promise<void> {
         bare_node_ms: median(bare),
         launch_overhead_ms: median(launch) - median(bare),
         round_trip_us: median(rtt),
+        pipe_echo_round_trip_us: pipeRtt,
         python_client_round_trip_us: pythonRtt ?? null,
         throughput_mb_s: throughput,
         server_peak_rss_mib: rss,
@@ -208,6 +237,12 @@ async function main(): Promise<void> {
           `${result.round_trip_us.toFixed(1)} µs`,
           "≤ 60 µs",
           result.round_trip_us <= 60,
+        ],
+        [
+          "raw pipe echo round trip, 64 B through cat (floor)",
+          `${pipeRtt.toFixed(1)} µs`,
+          `round trip = ${(result.round_trip_us / pipeRtt).toFixed(2)}× floor`,
+          true,
         ],
         ...(pythonRtt === undefined
           ? []
