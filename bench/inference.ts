@@ -16,11 +16,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GeneratedProject, TemplateProject } from "../src/client/index.js";
-import { loadProjectModel } from "../src/cli/inference/model.js";
-import { InferenceSession } from "../src/cli/inference/session.js";
-import { median } from "../src/cli/inference/summary.js";
 import { formatTable } from "../src/cli/output.js";
-import { resolveTemplate } from "../src/cli/project/templates.js";
 import {
   judgeOutputs,
   loadReferenceFile,
@@ -29,8 +25,42 @@ import {
   runSamples,
   type Sample,
 } from "../src/device/index.js";
-import type { InferenceModel } from "../src/cli/inference/model.js";
-import { fillTensor, readTensorFile, tensorValues } from "../src/rpc/index.js";
+import {
+  Device,
+  loadProjectModel,
+  median,
+  templateDirectory,
+  type DeviceModel,
+  type InferenceModel,
+} from "../src/device/index.js";
+import { fillTensor, readTensorFile, tensorValues, type HostTensor } from "../src/rpc/index.js";
+import type { ProjectOptions } from "../src/client/index.js";
+
+/** A model on an opened device (already built and flashed by the caller). */
+interface InferenceSession {
+  infer(inputs: readonly HostTensor[]): ReturnType<DeviceModel["run"]>;
+  measure(repeat: number, number: number): ReturnType<DeviceModel["measure"]>;
+  readonly device: Device;
+  close(): Promise<void>;
+}
+
+async function openSession(
+  project: GeneratedProject,
+  model: InferenceModel,
+  options: ProjectOptions = {},
+): Promise<InferenceSession> {
+  const device = await Device.open(project, { options, build: "never", flash: false });
+  const loaded = await device.loadModel(model).catch(async (error: unknown) => {
+    await device.close();
+    throw error;
+  });
+  return {
+    infer: (inputs) => loaded.run(inputs),
+    measure: (repeat, number) => loaded.measure(repeat, number),
+    device,
+    close: () => device.close(),
+  };
+}
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const fixtures = join(root, "..", "shared", "fixtures");
@@ -283,7 +313,7 @@ async function validationThroughput(
     model.outputs,
     samples.map((s) => s.name),
   );
-  const runner = { run: (inputs: Parameters<InferenceSession["infer"]>[0]) => session.infer(inputs) };
+  const runner = { run: (inputs: readonly HostTensor[]) => session.infer(inputs) };
   let seconds = 0;
   let maxAbs = 0;
   let agree = 0;
@@ -312,7 +342,7 @@ async function qemuValidation(
 ): Promise<ValidationThroughput | string> {
   for (const tool of ["arm-none-eabi-gcc", "qemu-system-arm"])
     if (!haveCommand(tool)) return `${tool} not installed`;
-  const template = await TemplateProject.open(resolveTemplate("qemu-cortex-m").dir);
+  const template = await TemplateProject.open(templateDirectory("qemu-cortex-m"));
   let project: GeneratedProject | undefined;
   let session: InferenceSession | undefined;
   try {
@@ -324,7 +354,7 @@ async function qemuValidation(
     await project.build({ board: "mps2-an386" });
     await project.flash({ board: "mps2-an386" });
     const model = await loadProjectModel(project);
-    session = await InferenceSession.open(project, model, { projectOptions: { board: "mps2-an386" } });
+    session = await openSession(project, model, { board: "mps2-an386" });
     return await validationThroughput("qemu-cortex-m (mps2-an386)", session, model, samples);
   } finally {
     await session?.close();
@@ -341,7 +371,7 @@ async function main(): Promise<void> {
   }
   const work = mkdtempSync(join(tmpdir(), "microtvm-bench-"));
   const projectDir = join(work, "project");
-  const template = await TemplateProject.open(resolveTemplate("host").dir);
+  const template = await TemplateProject.open(templateDirectory("host"));
   let project: GeneratedProject | undefined;
   let session: InferenceSession | undefined;
   try {
@@ -356,7 +386,7 @@ async function main(): Promise<void> {
     const input = existsSync(sample)
       ? await readTensorFile(sample, info)
       : fillTensor("random", info.dtype, info.shape);
-    session = await InferenceSession.open(project, model);
+    session = await openSession(project, model);
 
     const first = await session.infer([input]);
     const deviceOutput = tensorValues(first.outputs[0]!).map(Number);
@@ -369,7 +399,7 @@ async function main(): Promise<void> {
     }
 
     // Tensor transfer through the session: one device buffer, copied in and out in full.
-    const runtime = session.connection.runtime;
+    const runtime = session.device.runtime;
     const packetLimit = await runtime.client.maxTransferSize();
     const buffer = await runtime.empty([TRANSFER_BYTES], "uint8");
     const payload = new Uint8Array(TRANSFER_BYTES).map((_, i) => (i * 31) & 0xff);

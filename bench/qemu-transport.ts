@@ -134,7 +134,13 @@ async function sessionRoundTrips(
   icount: number | undefined,
 ): Promise<SessionRow[]> {
   const transport = start(board, elf, icount);
-  const session = new Session(transport, { timeouts: { retrySec: 1, startSec: 20, establishedSec: 20 } });
+  const session = new Session(transport, {
+    timeouts: {
+      sessionStartRetryTimeoutSec: 1,
+      sessionStartTimeoutSec: 20,
+      sessionEstablishedTimeoutSec: 20,
+    },
+  });
   const rows: SessionRow[] = [];
   try {
     await session.open();

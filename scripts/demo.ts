@@ -5,15 +5,18 @@
 import { spawnSync } from "node:child_process";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { GeneratedProject } from "../src/client/index.js";
-import { cachedProject } from "../src/cli/inference/cache.js";
-import { loadProjectModel } from "../src/cli/inference/model.js";
-import { InferenceSession } from "../src/cli/inference/session.js";
-import { formatMicros, median } from "../src/cli/inference/summary.js";
+import { formatMicros } from "../src/cli/inference/summary.js";
 import { formatTable } from "../src/cli/output.js";
 import { Progress } from "../src/cli/project/progress.js";
-import { resolveTemplate } from "../src/cli/project/templates.js";
-import { tensorFromValues, tensorValues } from "../src/rpc/index.js";
+import {
+  cachedProject,
+  median,
+  openDevice,
+  templateDirectory,
+  tensorFromValues,
+  tensorValues,
+  type Device,
+} from "../src/device/index.js";
 import { predict, trainSine } from "../examples/sine-model/model.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -37,25 +40,27 @@ async function demo(): Promise<void> {
   requireTool("cc", "a C compiler (Debian/Ubuntu: apt-get install gcc libc6-dev)");
   requireTool("make", "GNU make (Debian/Ubuntu: apt-get install make)");
   const progress = new Progress();
-  const template = resolveTemplate("host");
-  const cached = await cachedProject(archive, template, [], {}, progress);
+  const step = <T>(what: string, work: () => Promise<T>) => progress.step(what, work);
+  const template = { name: "host", dir: templateDirectory("host"), builtIn: true };
+  const cached = await cachedProject(archive, template, { step });
   console.log(`project: ${cached.dir}${cached.created ? " (generated now)" : " (from the cache)"}`);
 
   // Retraining is deterministic and gives the exact float32 weights that went into the C.
   const weights = trainSine();
-  const project = await GeneratedProject.open(cached.dir);
-  let session: InferenceSession | undefined;
+  let device: Device | undefined;
   try {
-    await progress.step("building the firmware", () => project.build());
-    await progress.step("flashing (the host template has nothing to flash)", () => project.flash());
-    const model = await loadProjectModel(project);
-    session = await progress.step("starting the device session", () => InferenceSession.open(project, model));
+    // Builds when the build stamp says the firmware is not current, flashes, starts the session.
+    device = await openDevice(cached.dir, {
+      step,
+      onBuildSkipped: (reason) => progress.log(`not building the firmware: ${reason}`),
+    });
+    const session = await device.loadModel();
     const rows: string[][] = [];
     let worstSin = 0;
     let worstReference = 0;
     for (let i = 0; i < POINTS; i++) {
       const x = (2 * Math.PI * i) / (POINTS - 1);
-      const { outputs } = await session.infer([tensorFromValues([x], "float32", [1, 1])]);
+      const { outputs } = await session.run([tensorFromValues([x], "float32", [1, 1])]);
       const y = Number(tensorValues(outputs[0]!)[0]);
       const reference = predict(weights, x);
       worstSin = Math.max(worstSin, Math.abs(y - Math.sin(x)));
@@ -88,8 +93,7 @@ async function demo(): Promise<void> {
     );
     console.log(`  npx microtvm inspect ${archiveArg}`);
   } finally {
-    await session?.close();
-    await project.close();
+    await device?.close();
   }
 }
 

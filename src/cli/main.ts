@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { CliError, ExitCode } from "./exit-codes.js";
 import { commands } from "./commands/index.js";
 import { fileErrorToCliError } from "./file-errors.js";
+import { DeviceError } from "../device/index.js";
+import { deviceCliError } from "./options.js";
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -72,7 +74,12 @@ export async function run(argv: string[]): Promise<number> {
       // --help and --version end through here with code 0.
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    const cliError = error instanceof CliError ? error : fileErrorToCliError(error);
+    const cliError =
+      error instanceof CliError
+        ? error
+        : error instanceof DeviceError
+          ? deviceCliError(error)
+          : fileErrorToCliError(error);
     if (cliError) {
       process.stderr.write(`microtvm: ${cliError.message}\n`);
       return cliError.exitCode;

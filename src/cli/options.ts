@@ -140,9 +140,13 @@ export function cliErrorFrom(error: unknown): unknown {
   return error;
 }
 
-/** A device-layer error as the CLI reports it: a wrong argument exits 2, a bad file 3. */
+/** A device-layer error as the CLI reports it: a wrong argument exits 2, a bad file 3, firmware 1. */
 export function deviceCliError(error: DeviceError): CliError {
-  return new CliError(error.message, error.kind === "bad-argument" ? ExitCode.usage : ExitCode.badInput, {
-    cause: error,
-  });
+  const exitCode =
+    error.kind === "bad-argument"
+      ? ExitCode.usage
+      : error.kind === "bad-file"
+        ? ExitCode.badInput
+        : ExitCode.failed;
+  return new CliError(error.message, exitCode, { cause: error });
 }

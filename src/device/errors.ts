@@ -1,6 +1,7 @@
-// What the device layer reports as the caller's to fix: a wrong argument (an input name, a module
-// that does not exist) or a bad file (a project file that is not JSON, an unreadable archive).
-export type DeviceErrorKind = "bad-argument" | "bad-file";
+// What the device layer reports plainly: a wrong argument (an input name, a module that does not
+// exist), a bad file (a project file that is not JSON, an unreadable archive), or firmware that
+// cannot run this model (its C runtime reads the archive's function registry differently).
+export type DeviceErrorKind = "bad-argument" | "bad-file" | "incompatible-firmware";
 
 export class DeviceError extends Error {
   constructor(

@@ -7,6 +7,7 @@
  * ByteTransport with TVM's handshake retries and timeouts.
  */
 import { EventEmitter } from "node:events";
+import type { TransportTimeouts } from "../protocol/index.js";
 import { Framer, Unframer } from "./framing.js";
 import type { FrameDrop } from "./framing.js";
 import type { ByteTransport } from "./transport.js";
@@ -197,15 +198,14 @@ export class SessionCore {
   }
 }
 
-/** TVM's three session timeouts, in seconds; 0 means no limit, as in TVM. */
-export interface SessionTimeouts {
-  /** Resend Terminate + Init after this long without a reply (0: never resend). */
-  retrySec: number;
-  /** Give up the handshake after this long (0: never). */
-  startSec: number;
-  /** Limit for each write and each wait for a reply once established (0: none). */
-  establishedSec: number;
-}
+/**
+ * TVM's three session timeouts, in seconds; 0 means no limit, as in TVM. The names are those of
+ * the Project API's open_transport reply (`TransportTimeouts`), so a server's answer is used as is.
+ *   sessionStartRetryTimeoutSec: resend Terminate + Init after this long without a reply (0: never)
+ *   sessionStartTimeoutSec: give up the handshake after this long (0: never)
+ *   sessionEstablishedTimeoutSec: limit for each write and each wait for a reply once established
+ */
+export type SessionTimeouts = TransportTimeouts;
 
 export interface SessionOptions {
   timeouts?: Partial<SessionTimeouts>;
@@ -222,7 +222,11 @@ export interface SessionOptions {
  */
 export const SESSION_READ_BYTES = 1 << 20;
 
-export const DEFAULT_SESSION_TIMEOUTS: SessionTimeouts = { retrySec: 2, startSec: 5, establishedSec: 5 };
+export const DEFAULT_SESSION_TIMEOUTS: SessionTimeouts = {
+  sessionStartRetryTimeoutSec: 2,
+  sessionStartTimeoutSec: 5,
+  sessionEstablishedTimeoutSec: 5,
+};
 
 export interface SessionEvents {
   /** The device sent a Log message (TVM prints these as `remote: <text>`). */
@@ -313,13 +317,13 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /**
    * Performs the handshake (TVM's StartSessionInternal): Terminate + Init, then wait for the
-   * reply; resend with a new nonce every `retrySec`; fail after `startSec`. Also re-establishes
+   * reply; resend with a new nonce every `sessionStartRetryTimeoutSec`; fail after `sessionStartTimeoutSec`. Also re-establishes
    * a session after the device reset.
    */
   async open(): Promise<void> {
     this.assertOpen();
     return this.withReadLock(async () => {
-      const { retrySec, startSec } = this.timeouts;
+      const { sessionStartRetryTimeoutSec, sessionStartTimeoutSec } = this.timeouts;
       this.failure = null;
       this.received.length = 0;
       this.dropsBeforeEstablished = 0;
@@ -328,12 +332,13 @@ export class Session extends EventEmitter<SessionEvents> {
       const established = () => this.establishments !== before;
       const t0 = Date.now();
       await this.attemptStart();
-      if (retrySec === 0 && startSec === 0) {
+      if (sessionStartRetryTimeoutSec === 0 && sessionStartTimeoutSec === 0) {
         await this.pump(null, established);
         return;
       }
-      const startDeadline = t0 + startSec * 1000;
-      let deadline = retrySec !== 0 ? t0 + retrySec * 1000 : startDeadline;
+      const startDeadline = t0 + sessionStartTimeoutSec * 1000;
+      let deadline =
+        sessionStartRetryTimeoutSec !== 0 ? t0 + sessionStartRetryTimeoutSec * 1000 : startDeadline;
       for (;;) {
         try {
           await this.pump(deadline, established);
@@ -341,9 +346,9 @@ export class Session extends EventEmitter<SessionEvents> {
         } catch (error) {
           if (!(error instanceof DeadlinePassed)) throw error;
         }
-        if (startSec !== 0 && deadline >= startDeadline)
-          throw new SessionTimeoutError(`session start handshake failed after ${startSec}s`);
-        deadline += retrySec * 1000;
+        if (sessionStartTimeoutSec !== 0 && deadline >= startDeadline)
+          throw new SessionTimeoutError(`session start handshake failed after ${sessionStartTimeoutSec}s`);
+        deadline += sessionStartRetryTimeoutSec * 1000;
         await this.attemptStart();
       }
     });
@@ -354,17 +359,18 @@ export class Session extends EventEmitter<SessionEvents> {
     this.assertOpen();
     if (this.failure !== null) throw this.failure;
     this.core.send(MessageType.normal, body);
-    await this.flush(this.limit(this.timeouts.establishedSec));
+    await this.flush(this.limit(this.timeouts.sessionEstablishedTimeoutSec));
   }
 
   /**
    * Waits for the next Normal message body. The wait is `timeoutSec` if given, otherwise
-   * `establishedSec` (0: no limit). Fails with SessionTerminatedError if the device resets.
+   * `sessionEstablishedTimeoutSec` (0: no limit). Fails with SessionTerminatedError if the device resets.
    */
   async receive(timeoutSec?: number | null): Promise<Uint8Array> {
     this.assertOpen();
     return this.withReadLock(async () => {
-      const limit = timeoutSec === undefined ? this.limit(this.timeouts.establishedSec) : timeoutSec;
+      const limit =
+        timeoutSec === undefined ? this.limit(this.timeouts.sessionEstablishedTimeoutSec) : timeoutSec;
       if (this.received.length === 0) {
         if (this.failure !== null) throw this.failure;
         if (!this.core.established) throw new SessionError("no session is established; call open() first");
@@ -432,7 +438,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.core.framer.reset();
     this.core.initialize(this.drawNonce() & 0xff);
     this.core.start();
-    await this.flush(this.limit(this.timeouts.startSec));
+    await this.flush(this.limit(this.timeouts.sessionStartTimeoutSec));
   }
 
   private onCoreEvent(event: SessionEvent): void {
@@ -544,7 +550,11 @@ export class Session extends EventEmitter<SessionEvents> {
       this.unframer.write(chunk);
       // Replies the core produced (an answer to a device-initiated Init) go out at once.
       await this.flush(
-        this.limit(this.core.established ? this.timeouts.establishedSec : this.timeouts.startSec),
+        this.limit(
+          this.core.established
+            ? this.timeouts.sessionEstablishedTimeoutSec
+            : this.timeouts.sessionStartTimeoutSec,
+        ),
       );
     }
   }

@@ -1,15 +1,26 @@
 // What every template's Project API handler does alike: tell a template from a generated project,
 // resolve the options of a call (sent, else saved, else default) and save them after a build,
 // and run the firmware (or the emulator running it) as a child process that is the transport.
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import {
+  DeviceError,
+  effectiveBuildOptions,
+  projectBuildStamp,
+  readProjectFile,
+  removeBuildStamp,
+  writeBuildStamp,
+  writeBuildStampHeader,
+  writeProjectFile,
+  type DeviceTimer,
+  type ProjectFile,
+} from "microtvm/device";
 import { ServerError, TransportClosedError } from "microtvm/protocol";
 import type { ProjectOption, ServerInfo, TransportTimeouts } from "microtvm/protocol";
 import { describeHolder, tryLock } from "microtvm/server";
 import type { DirectoryLock, GenerateProjectArgs, ProjectApiHandler, ProjectOptions } from "microtvm/server";
 import { FirmwareProcess, type FirmwareLog, type FirmwareStartOptions } from "./firmware-process.js";
 import { MODEL_ARCHIVE_NAME, type GenerateInputs } from "./project.js";
-import { readProjectFile, writeProjectFile } from "./project-file.js";
 
 /** A memory of the target: first address and size in bytes. */
 export interface MemoryRangeRecord {
@@ -29,16 +40,18 @@ export interface FirmwareRecord {
   target: string;
 }
 
-/** How a device's timer counts, as recorded in microtvm-project.json (`device_timer`). */
-export interface DeviceTimer {
-  /** Timer ticks per second of device time. */
-  hz: number;
-  /** True when the time is derived from executed instructions (repeatable), not from a host clock. */
-  deterministic: boolean;
-  /** What the timer is, for people: e.g. "SysTick of QEMU's virtual clock". */
-  source: string;
-}
+export type { DeviceTimer };
 export type TemplateLog = FirmwareLog;
+
+/** The project file of `dir`; a file that cannot be read is the server's error to report. */
+function projectFile(dir: string): ProjectFile | undefined {
+  try {
+    return readProjectFile(dir);
+  } catch (error) {
+    if (error instanceof DeviceError) throw new ServerError(error.message, null, { cause: error });
+    throw error;
+  }
+}
 
 export interface TemplateDescription<Options extends object> {
   /** The template's name in messages ("host" → "the host template"). */
@@ -182,7 +195,35 @@ export abstract class TemplateProjectHandler<Options extends object> implements 
 
   /** The options saved in the project's microtvm-project.json (by generate_project and build). */
   protected savedOptions(): Record<string, unknown> {
-    return readProjectFile(this.serverDir)?.options ?? {};
+    return projectFile(this.serverDir)?.options ?? {};
+  }
+
+  /**
+   * Runs `build` so that the result carries its build stamp: the stamp's digest goes into
+   * `buildDir`/microtvm_build_stamp.h before compiling (the firmware returns it from
+   * microtvm.build_stamp), and microtvm-build-stamp.json is written once the build succeeded.
+   * `options` are the call's resolved options, which the build saves in the project file.
+   */
+  protected async stampedBuild(
+    sent: ProjectOptions,
+    options: Options,
+    buildDir: string,
+    build: () => Promise<void>,
+  ): Promise<void> {
+    removeBuildStamp(this.serverDir);
+    const stamp = projectBuildStamp(this.serverDir, {
+      archivePath: join(this.serverDir, MODEL_ARCHIVE_NAME),
+      // As a client computes it after this build saved the resolved options.
+      options: effectiveBuildOptions(this.template.options, sent ?? {}, {
+        ...this.savedOptions(),
+        ...options,
+      }),
+      templateName: this.template.name,
+    });
+    mkdirSync(buildDir, { recursive: true });
+    writeBuildStampHeader(buildDir, stamp);
+    await build();
+    writeBuildStamp(this.serverDir, stamp);
   }
 
   /**
@@ -190,7 +231,7 @@ export abstract class TemplateProjectHandler<Options extends object> implements 
    * client can report device times in the device's own units (e.g. deterministic ticks).
    */
   protected recordDeviceTimer(timer: DeviceTimer): void {
-    const file = readProjectFile(this.serverDir);
+    const file = projectFile(this.serverDir);
     if (!file) return;
     file.device_timer = timer;
     writeProjectFile(this.serverDir, file);
@@ -201,14 +242,14 @@ export abstract class TemplateProjectHandler<Options extends object> implements 
    * CLI can report the footprint by component (`firmware` in microtvm-project.json).
    */
   protected recordFirmware(firmware: FirmwareRecord): void {
-    const file = readProjectFile(this.serverDir);
+    const file = projectFile(this.serverDir);
     if (!file) return;
     file.firmware = firmware;
     writeProjectFile(this.serverDir, file);
   }
 
   protected saveOptions(options: Options): void {
-    const file = readProjectFile(this.serverDir);
+    const file = projectFile(this.serverDir);
     if (!file) return;
     file.options = { ...file.options, ...options };
     writeProjectFile(this.serverDir, file);

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:f
 import { dirname, join, resolve } from "node:path";
 import { ServerError } from "microtvm/protocol";
 import type { InspectedModel } from "./model.js";
-import { PROJECT_FILE_SCHEMA, writeProjectFile } from "./project-file.js";
+import { PROJECT_FILE_SCHEMA, writeProjectFile } from "microtvm/device";
 
 export const SERVER_BUNDLE_NAME = "microtvm_api_server.js";
 export const LAUNCH_SCRIPT_NAME = "launch_microtvm_api_server.sh";

@@ -7,7 +7,8 @@ import { ServerError } from "microtvm/protocol";
 import { MakeRunner, mtime } from "../common/make.js";
 import type { HostOptions } from "./options.js";
 
-export const FIRMWARE_PATH = join("build", "firmware");
+export const BUILD_DIR = "build";
+export const FIRMWARE_PATH = join(BUILD_DIR, "firmware");
 
 export interface BuildResult {
   /** False when make found everything up to date. */

@@ -22,7 +22,7 @@ import {
   templateRuntimeDir,
   writeProject,
 } from "../common/project.js";
-import { renderModelsC } from "./glue.js";
+import { renderModelsC } from "../common/glue.js";
 import { renderMakefile } from "./makefile.js";
 import { inspectModel } from "./model.js";
 import type { HostOptions } from "./options.js";

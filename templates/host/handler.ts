@@ -6,7 +6,7 @@ import { ServerError } from "microtvm/protocol";
 import type { TransportTimeouts } from "microtvm/protocol";
 import type { ProjectOptions } from "microtvm/server";
 import { TemplateProjectHandler, type TemplateLog } from "../common/handler.js";
-import { Builder, FIRMWARE_PATH } from "./build.js";
+import { BUILD_DIR, Builder, FIRMWARE_PATH } from "./build.js";
 import { generateHostProject } from "./generate.js";
 import { HOST_OPTIONS, resolveOptions, type HostOptions } from "./options.js";
 
@@ -40,7 +40,9 @@ export class HostProjectHandler extends TemplateProjectHandler<HostOptions> {
 
   async build(sent: ProjectOptions): Promise<void> {
     const options = this.projectOptions(sent, "build");
-    await this.builder.build(this.serverDir, options);
+    await this.stampedBuild(sent, options, join(this.serverDir, BUILD_DIR), async () => {
+      await this.builder.build(this.serverDir, options);
+    });
     this.recordFirmware({
       elf: FIRMWARE_PATH,
       map: `${FIRMWARE_PATH}.map`,

@@ -46,7 +46,8 @@ function checkPath(path: string): string {
 
 export function renderMakefile(inputs: MakefileInputs): string {
   const d = inputs.defaults;
-  const includes = ["firmware", "runtime/include", ...inputs.modelIncludeDirs].map(
+  // build/ holds microtvm_build_stamp.h, which the server writes before running make.
+  const includes = ["firmware", "runtime/include", "build", ...inputs.modelIncludeDirs].map(
     (dir) => `-I${checkPath(dir)}`,
   );
   return `# Builds build/firmware: the host template's firmware for model ${inputs.models.join(", ")}.

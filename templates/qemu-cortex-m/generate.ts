@@ -17,7 +17,7 @@ import {
   templateRuntimeDir,
   writeProject,
 } from "../common/project.js";
-import { renderModelsC } from "../host/glue.js";
+import { renderModelsC } from "../common/glue.js";
 import { inspectModelForBoard } from "./model.js";
 import type { QemuOptions } from "./options.js";
 import { qemuBoard } from "./qemu.js";

@@ -50,9 +50,11 @@ export class QemuProjectHandler extends TemplateProjectHandler<QemuOptions> {
     // Another board than last time: its core may lack what the model's code needs (DSP).
     if (saved !== options.board)
       await inspectModelForBoard(join(this.serverDir, MODEL_ARCHIVE_NAME), options.board);
-    const { memory } = await this.builder.build(this.serverDir, options);
-    const ram = memory.find((m) => m.region === "RAM");
-    if (ram) this.log.info(`build: ${options.board} RAM ${ram.used} of ${ram.total} bytes`);
+    await this.stampedBuild(sent, options, join(this.serverDir, "build"), async () => {
+      const { memory } = await this.builder.build(this.serverDir, options);
+      const ram = memory.find((m) => m.region === "RAM");
+      if (ram) this.log.info(`build: ${options.board} RAM ${ram.used} of ${ram.total} bytes`);
+    });
     const board = qemuBoard(options.board);
     this.recordFirmware({
       elf: FIRMWARE_OUTPUTS.elf,

@@ -83,11 +83,7 @@ async function handshake(
   const transport = project.transport();
   const timeouts = await transport.open();
   const session = new Session(transport, {
-    timeouts: {
-      retrySec: timeouts.sessionStartRetryTimeoutSec,
-      startSec: timeouts.sessionStartTimeoutSec,
-      establishedSec: timeouts.sessionEstablishedTimeoutSec,
-    },
+    timeouts,
   });
   await session.open();
   return { session, close: () => transport.close() };
@@ -266,11 +262,7 @@ describe("host template: transport behaviour", () => {
       await transport.write(damaged, 5);
       await transport.write(noise, 5);
       const session = new Session(transport, {
-        timeouts: {
-          retrySec: timeouts.sessionStartRetryTimeoutSec,
-          startSec: timeouts.sessionStartTimeoutSec,
-          establishedSec: timeouts.sessionEstablishedTimeoutSec,
-        },
+        timeouts,
       });
       await session.open();
       assert.ok(session.established);

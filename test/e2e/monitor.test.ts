@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { assertNothingLeft, runCli, type CliRun } from "../helpers/processes.js";
 import { repoRoot } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
-import { monitorDevice } from "../../src/cli/inference/monitor.js";
+import { monitorDevice } from "../../src/device/index.js";
 import {
   MessageType,
   SessionCore,
@@ -136,7 +136,7 @@ test("monitor shows device log lines, and starts a new session when the device r
   const printed: string[] = [];
   const started = Date.now();
   const summary = await monitorDevice(host, {
-    timeouts: { retrySec: 1, startSec: 5, establishedSec: 5 },
+    timeouts: { sessionStartRetryTimeoutSec: 1, sessionStartTimeoutSec: 5, sessionEstablishedTimeoutSec: 5 },
     durationSec: 0.5,
     stopped: () => false,
     print: (line) => printed.push(line),

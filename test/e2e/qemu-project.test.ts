@@ -12,8 +12,7 @@ import { assertNothingLeft, pidMentioning, runCli, type CliRun } from "../helper
 import { repoRoot, sharedFixture } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
 import { GeneratedProject, TemplateProject, type ProjectOptions } from "../../src/client/index.js";
-import { loadProjectModel } from "../../src/cli/inference/model.js";
-import { InferenceSession } from "../../src/cli/inference/session.js";
+import { openDevice, type DeviceModel } from "../../src/device/index.js";
 import { generateCInterfaceHeader, writeMlf } from "../../src/mlf/index.js";
 import { tensorFromValues, tensorValues } from "../../src/rpc/index.js";
 import { predict, trainSine } from "../../examples/sine-model/model.js";
@@ -85,16 +84,15 @@ function projectFor(name: string, archive: string, options: ProjectOptions): Pro
 async function withSession<T>(
   dir: string,
   options: ProjectOptions,
-  fn: (session: InferenceSession) => Promise<T>,
+  fn: (session: DeviceModel) => Promise<T>,
 ): Promise<T> {
   const project = await GeneratedProject.open(dir, { projectOptions: options });
   try {
-    const model = await loadProjectModel(project);
-    const session = await InferenceSession.open(project, model);
+    const device = await openDevice(project, { build: "never", flash: false });
     try {
-      return await fn(session);
+      return await fn(await device.loadModel());
     } finally {
-      await session.close();
+      await device.close();
     }
   } finally {
     await project.close();
@@ -154,7 +152,7 @@ describe("yes/no keyword model on mps2-an386", () => {
         const out: Record<string, number[]> = {};
         for (const sample of SAMPLES) {
           const input = new Uint8Array(readFileSync(join(samples, `${sample}.bin`)));
-          const { outputs } = await session.infer([
+          const { outputs } = await session.run([
             tensorFromValues(
               Array.from(new Int8Array(input.buffer, input.byteOffset, input.length)),
               "int8",
@@ -317,7 +315,7 @@ describe("float models", () => {
       let max = 0;
       for (let i = 0; i < 32; i++) {
         const x = (2 * Math.PI * i) / 31;
-        const { outputs } = await session.infer([tensorFromValues([x], "float32", [1, 1])]);
+        const { outputs } = await session.run([tensorFromValues([x], "float32", [1, 1])]);
         max = Math.max(max, Math.abs(Number(tensorValues(outputs[0]!)[0]) - Math.sin(x)));
       }
       return max;
@@ -334,7 +332,7 @@ describe("float models", () => {
     });
     await withSession(dir, {}, async (session) => {
       for (const x of [0, 0.5, 2, 4.5, 6]) {
-        const { outputs } = await session.infer([tensorFromValues([x], "float32", [1, 1])]);
+        const { outputs } = await session.run([tensorFromValues([x], "float32", [1, 1])]);
         const y = Number(tensorValues(outputs[0]!)[0]);
         assert.ok(
           Math.abs(y - predict(weights, x)) < 1e-5,
@@ -451,7 +449,7 @@ describe("a USMP-style C-interface model with DSP intrinsics (v7 archive)", () =
           [0.1, -0.2, 0.3, -0.4, 0.5, -0.6, 0.7, -0.8],
           [7.9, -8, 1, 1, -1, 0.03, 2.5, -2.5],
         ]) {
-          const { outputs } = await session.infer([tensorFromValues(x, "float32", [1, 8])]);
+          const { outputs } = await session.run([tensorFromValues(x, "float32", [1, 8])]);
           const got = tensorValues(outputs[0]!).map(Number);
           assert.deepEqual(got, dspReference(x), `${board}: x = ${x.join(",")}`);
         }
@@ -489,7 +487,7 @@ describe("build failures", () => {
       }
       await withSession(dir, {}, async (session) => {
         const x = [1, 2, 3, 4, -1, -2, -3, -4];
-        const { outputs } = await session.infer([tensorFromValues(x, "float32", [1, 8])]);
+        const { outputs } = await session.run([tensorFromValues(x, "float32", [1, 8])]);
         assert.deepEqual(tensorValues(outputs[0]!).map(Number), dspReference(x));
       });
     } finally {

@@ -131,7 +131,13 @@ for (const board of QEMU_BOARD_NAMES) {
     const { command, args } = qemuCommand(board, firmware(board), { name: marker, icount: 0 });
     const transport = new ChildProcessTransport(command, args, { killGraceSec: 0.5 });
     spawned.push(transport);
-    const session = new Session(transport, { timeouts: { retrySec: 1, startSec: 15, establishedSec: 15 } });
+    const session = new Session(transport, {
+      timeouts: {
+        sessionStartRetryTimeoutSec: 1,
+        sessionStartTimeoutSec: 15,
+        sessionEstablishedTimeoutSec: 15,
+      },
+    });
     const logs: string[] = [];
     session.on("log", (line) => logs.push(line));
     await session.open();

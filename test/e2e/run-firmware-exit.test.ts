@@ -11,9 +11,7 @@ import { join } from "node:path";
 import { repoRoot, sharedFixture } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
 import { GeneratedProject } from "../../src/client/index.js";
-import { loadProjectModel } from "../../src/cli/inference/model.js";
-import { createExecutor } from "../../src/cli/inference/executor.js";
-import { InferenceSession } from "../../src/cli/inference/session.js";
+import { createExecutor, loadProjectModel, openDevice } from "../../src/device/index.js";
 import {
   RemoteRuntime,
   RpcClient,
@@ -90,7 +88,13 @@ test("after a graph session, closing the firmware's stdin ends it within a secon
     killGraceSec: 5,
   });
   try {
-    const session = new Session(transport, { timeouts: { retrySec: 1, startSec: 10, establishedSec: 60 } });
+    const session = new Session(transport, {
+      timeouts: {
+        sessionStartRetryTimeoutSec: 1,
+        sessionStartTimeoutSec: 10,
+        sessionEstablishedTimeoutSec: 60,
+      },
+    });
     await session.open();
     const executor = await createExecutor(
       new RemoteRuntime(new RpcClient(packetChannelOverMessages(session))),
@@ -118,11 +122,11 @@ test("close_transport after a graph session: the firmware exits on the EOF with 
   for (let round = 0; round < 3; round++) {
     const project = await GeneratedProject.open(dir, { onOutput: (text) => log.push(text) });
     try {
-      const session = await InferenceSession.open(project, await loadProjectModel(project));
+      const device = await openDevice(project, { build: "never", flash: false });
       try {
-        await session.infer([zeros()]);
+        await (await device.loadModel()).run([zeros()]);
       } finally {
-        await session.close();
+        await device.close();
       }
     } finally {
       await project.close();

@@ -10,9 +10,7 @@ import { join } from "node:path";
 import { assertNothingLeft, pidMentioning, runCli, type CliRun } from "../helpers/processes.js";
 import { repoRoot, sharedFixture } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
-import { GeneratedProject } from "../../src/client/index.js";
-import { loadProjectModel } from "../../src/cli/inference/model.js";
-import { InferenceSession } from "../../src/cli/inference/session.js";
+import { openDevice } from "../../src/device/index.js";
 import { parseNpy, tensorFromValues, tensorValues } from "../../src/rpc/index.js";
 import { predict, trainSine } from "../../examples/sine-model/model.js";
 
@@ -248,26 +246,21 @@ describe("sine models", () => {
 
 /** Runs 64 x values in [0, 2π] through one session; returns max |y - sin(x)| (and checks `reference`). */
 async function sineGridError(dir: string, reference?: (x: number) => number): Promise<number> {
-  const project = await GeneratedProject.open(dir);
+  const device = await openDevice(dir, { build: "never", flash: false });
   try {
-    const model = await loadProjectModel(project);
-    const session = await InferenceSession.open(project, model);
-    try {
-      let worst = 0;
-      for (let i = 0; i < 64; i++) {
-        const x = (2 * Math.PI * i) / 63;
-        const { outputs } = await session.infer([tensorFromValues([x], "float32", [1, 1])]);
-        const y = Number(tensorValues(outputs[0]!)[0]);
-        worst = Math.max(worst, Math.abs(y - Math.sin(x)));
-        if (reference)
-          assert.ok(Math.abs(y - reference(x)) < 1e-5, `x = ${x}: device ${y}, reference ${reference(x)}`);
-      }
-      return worst;
-    } finally {
-      await session.close();
+    const session = await device.loadModel();
+    let worst = 0;
+    for (let i = 0; i < 64; i++) {
+      const x = (2 * Math.PI * i) / 63;
+      const { outputs } = await session.run([tensorFromValues([x], "float32", [1, 1])]);
+      const y = Number(tensorValues(outputs[0]!)[0]);
+      worst = Math.max(worst, Math.abs(y - Math.sin(x)));
+      if (reference)
+        assert.ok(Math.abs(y - reference(x)) < 1e-5, `x = ${x}: device ${y}, reference ${reference(x)}`);
     }
+    return worst;
   } finally {
-    await project.close();
+    await device.close();
   }
 }
 

@@ -111,9 +111,15 @@ function startQemu(board: QemuBoardName, icount?: number) {
   const { command, args } = qemuCommand(board, firmware(board), { name: marker, icount });
   const transport = new ChildProcessTransport(command, args, { killGraceSec: 0.5 });
   spawned.push(transport);
-  // retrySec 0: the host's first StartSessionInit goes out while QEMU is still booting, so the
+  // sessionStartRetryTimeoutSec 0: the host's first StartSessionInit goes out while QEMU is still booting, so the
   // handshake only succeeds if the firmware picks up bytes sent before its receiver was enabled.
-  const session = new Session(transport, { timeouts: { retrySec: 0, startSec: 15, establishedSec: 15 } });
+  const session = new Session(transport, {
+    timeouts: {
+      sessionStartRetryTimeoutSec: 0,
+      sessionStartTimeoutSec: 15,
+      sessionEstablishedTimeoutSec: 15,
+    },
+  });
   const logs: string[] = [];
   session.on("log", (line) => logs.push(line));
   return { transport, session, logs };

@@ -59,7 +59,13 @@ function startDevice(
   if (!requireCommand(t, "cc", install)) return null;
   const transport = new ChildProcessTransport(join(workDir, program), [], { killGraceSec: 2 });
   spawned.push(transport);
-  const session = new Session(transport, { timeouts: { retrySec: 1, startSec: 10, establishedSec: 10 } });
+  const session = new Session(transport, {
+    timeouts: {
+      sessionStartRetryTimeoutSec: 1,
+      sessionStartTimeoutSec: 10,
+      sessionEstablishedTimeoutSec: 10,
+    },
+  });
   const logs: string[] = [];
   session.on("log", (line) => logs.push(line));
   return { transport, session, logs };
@@ -67,7 +73,9 @@ function startDevice(
 
 test("a device program that cannot be started is a clear error", async () => {
   const transport = new ChildProcessTransport(join(workDir, "no-such-program"));
-  const session = new Session(transport, { timeouts: { retrySec: 0, startSec: 5, establishedSec: 5 } });
+  const session = new Session(transport, {
+    timeouts: { sessionStartRetryTimeoutSec: 0, sessionStartTimeoutSec: 5, sessionEstablishedTimeoutSec: 5 },
+  });
   await assert.rejects(session.open(), (e: Error) => {
     assert.ok(e instanceof SessionTransportError);
     assert.match(

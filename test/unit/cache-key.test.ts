@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { templateFingerprint } from "../../src/cli/inference/cache.js";
+import { templateFingerprint } from "../../src/device/index.js";
 
 test("a template's fingerprint changes with its server files and nothing else", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "microtvm-fingerprint-"));

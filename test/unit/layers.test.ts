@@ -14,7 +14,7 @@ const allowed: Record<string, string[]> = {
   session: ["protocol"],
   rpc: ["protocol", "session", "mlf"],
   serial: [],
-  device: ["protocol", "client", "session", "rpc", "mlf"],
+  device: ["protocol", "client", "mlf", "session", "rpc"],
   cli: ["protocol", "channel", "server", "client", "mlf", "session", "rpc", "serial", "device"],
 };
 

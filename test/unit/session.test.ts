@@ -212,7 +212,12 @@ function setup(deviceOptions: DeviceOptions = {}, timeouts: Partial<SessionTimeo
   const device = new ScriptedDevice(deviceEnd, deviceOptions);
   let next = 0;
   const session = new Session(transport, {
-    timeouts: { retrySec: 0, startSec: 2, establishedSec: 2, ...timeouts },
+    timeouts: {
+      sessionStartRetryTimeoutSec: 0,
+      sessionStartTimeoutSec: 2,
+      sessionEstablishedTimeoutSec: 2,
+      ...timeouts,
+    },
     nonce: () => nonces[Math.min(next++, nonces.length - 1)]!,
   });
   const logs: string[] = [];
@@ -281,7 +286,7 @@ describe("host Session over a byte transport", () => {
   test("retries with a new nonce until the device answers", async () => {
     const { session, device, transport } = setup(
       { ignoreInits: 2 },
-      { retrySec: 0.05, startSec: 5 },
+      { sessionStartRetryTimeoutSec: 0.05, sessionStartTimeoutSec: 5 },
       [0x3c, 0x10, 0x20],
     );
     await session.open();
@@ -298,8 +303,11 @@ describe("host Session over a byte transport", () => {
     await device.stop();
   });
 
-  test("gives up the handshake after startSec, having retried every retrySec", async () => {
-    const { session, device } = setup({ silent: true }, { retrySec: 0.05, startSec: 0.175 });
+  test("gives up the handshake after sessionStartTimeoutSec, having retried every sessionStartRetryTimeoutSec", async () => {
+    const { session, device } = setup(
+      { silent: true },
+      { sessionStartRetryTimeoutSec: 0.05, sessionStartTimeoutSec: 0.175 },
+    );
     await assert.rejects(session.open(), (e: Error) => {
       assert.ok(e instanceof SessionTimeoutError);
       assert.equal(e.message, "session start handshake failed after 0.175s");
@@ -310,16 +318,22 @@ describe("host Session over a byte transport", () => {
     await device.stop();
   });
 
-  test("without retries, one attempt until startSec", async () => {
-    const { session, device } = setup({ silent: true }, { retrySec: 0, startSec: 0.1 });
+  test("without retries, one attempt until sessionStartTimeoutSec", async () => {
+    const { session, device } = setup(
+      { silent: true },
+      { sessionStartRetryTimeoutSec: 0, sessionStartTimeoutSec: 0.1 },
+    );
     await assert.rejects(session.open(), /session start handshake failed after 0.1s/);
     assert.equal(device.inits, 1);
     await session.close();
     await device.stop();
   });
 
-  test("a reply that does not come in establishedSec is a clear timeout", async () => {
-    const { session, device, transport } = setup({ onMessage: () => null }, { establishedSec: 0.1 });
+  test("a reply that does not come in sessionEstablishedTimeoutSec is a clear timeout", async () => {
+    const { session, device, transport } = setup(
+      { onMessage: () => null },
+      { sessionEstablishedTimeoutSec: 0.1 },
+    );
     await session.open();
     await session.send(text("anyone there?"));
     await assert.rejects(session.receive(), (e: Error) => {
@@ -470,10 +484,10 @@ describe("host Session over a byte transport", () => {
   test("rejects bad timeouts", () => {
     const [a] = createMemoryTransportPair();
     assert.throws(
-      () => new Session(a, { timeouts: { retrySec: -1 } }),
-      /retrySec must be a finite number of seconds >= 0/,
+      () => new Session(a, { timeouts: { sessionStartRetryTimeoutSec: -1 } }),
+      /sessionStartRetryTimeoutSec must be a finite number of seconds >= 0/,
     );
-    assert.throws(() => new Session(a, { timeouts: { startSec: Number.NaN } }), RangeError);
+    assert.throws(() => new Session(a, { timeouts: { sessionStartTimeoutSec: Number.NaN } }), RangeError);
   });
 });
 

@@ -9,7 +9,7 @@ import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
 import { lockProject } from "../project/lock.js";
 import { openGeneratedProject, type OpenedProject } from "../project/generated.js";
-import { saveOptions } from "../project/project-file.js";
+import { buildProject, saveOptions } from "../../device/index.js";
 import { Progress } from "../project/progress.js";
 import { footprintJson, formatFootprint, readProjectFootprint } from "../project/footprint.js";
 import { renderReport } from "../report/html.js";
@@ -48,7 +48,8 @@ export function buildCommand(program: Command): void {
             const { dir, project, given, options } = opened;
             checkpoint();
             if (flags.force) rmSync(join(dir, "build"), { recursive: true, force: true });
-            await progress.step(`building ${dir}`, () => project.build(options));
+            // The build stamp is written here for templates whose server does not write it.
+            await progress.step(`building ${dir}`, () => buildProject(project, options));
             saveOptions(dir, given);
             // Templates that are not ours record no firmware: no footprint then.
             const footprint = await readProjectFootprint(dir);

@@ -30,7 +30,7 @@ import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
 import { lockProject } from "../project/lock.js";
 import { serverLaunchOptions } from "../project/generated.js";
-import { hasProjectFile, saveOptions } from "../project/project-file.js";
+import { hasProjectFile, saveOptions } from "../../device/index.js";
 import { Progress } from "../project/progress.js";
 import { hasServer, resolveTemplate } from "../project/templates.js";
 

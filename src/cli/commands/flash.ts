@@ -7,7 +7,7 @@ import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
 import { openGeneratedProject, type OpenedProject } from "../project/generated.js";
 import { lockProject } from "../project/lock.js";
-import { saveOptions } from "../project/project-file.js";
+import { saveOptions } from "../../device/index.js";
 import { Progress } from "../project/progress.js";
 
 interface FlashFlags extends ServerFlags {

@@ -9,9 +9,8 @@ import { SessionError } from "../../session/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { addProjectOptionFlag, addServerFlags, type ServerFlags } from "../options.js";
 import { printJson } from "../output.js";
-import { monitorDevice, type MonitorSummary } from "../inference/monitor.js";
+import { ProjectByteTransport, monitorDevice, type MonitorSummary } from "../../device/index.js";
 import { openRunProject } from "../inference/project.js";
-import { ProjectByteTransport, sessionTimeoutsFrom } from "../inference/transport.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
 import { lockProject } from "../project/lock.js";
@@ -86,7 +85,7 @@ async function monitor(dirArg: string, flags: MonitorFlags): Promise<void> {
       ? (line: string) => progress.log(line)
       : (line: string) => void process.stdout.write(`${line}\n`);
     summary = await monitorDevice(new ProjectByteTransport(transport), {
-      timeouts: sessionTimeoutsFrom(timeouts),
+      timeouts,
       raw: flags.raw === true,
       ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
       stopped: () => stop,

@@ -18,12 +18,21 @@ import {
   type ServerFlags,
 } from "../options.js";
 import { formatTable, printJson } from "../output.js";
-import { loadSamples, type Sample, type SampleSource } from "../../device/index.js";
+import {
+  Device,
+  deviceTimer,
+  loadProjectModel,
+  loadSamples,
+  type DeviceTimer,
+  type InferenceModel,
+  type InferenceOutcome,
+  type InferenceTiming,
+  type Sample,
+  type SampleSource,
+} from "../../device/index.js";
 import { cliErrorFrom } from "../options.js";
 import { FILL_MODES } from "../inference/inputs.js";
-import { loadProjectModel, type InferenceModel } from "../inference/model.js";
 import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
-import { InferenceSession, type InferenceOutcome, type InferenceTiming } from "../inference/session.js";
 import {
   formatMicros,
   formatValue,
@@ -35,7 +44,6 @@ import {
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
 import { Progress } from "../project/progress.js";
-import { deviceTimer, type DeviceTimer } from "../project/project-file.js";
 import { monitorCommand } from "./monitor.js";
 
 interface RunFlags extends ServerFlags {
@@ -49,7 +57,8 @@ interface RunFlags extends ServerFlags {
   projectOption?: string[];
   template?: string;
   model?: string;
-  build: boolean;
+  /** true: --build, false: --no-build, undefined: as the build stamp says. */
+  build?: boolean;
   timeout?: number;
   standaloneCrtDir?: string;
 }
@@ -121,7 +130,8 @@ export function runCommand(program: Command): void {
       "with a model archive: the template of the cached project (default host)",
     )
     .option("--model <name>", "the module to run when the archive holds several")
-    .option("--no-build", "do not ask the project to build first (it must be built already)")
+    .option("--build", "build first even when the build stamp says the firmware is current")
+    .option("--no-build", "do not build first, whatever the build stamp says (it must be built already)")
     .option(
       "--timeout <sec>",
       "seconds to wait for each device reply (default: the session timeout the project reports)",
@@ -137,6 +147,8 @@ export function runCommand(program: Command): void {
         "\nWith a model archive the project is generated once into a cache directory\n" +
         "($MICROTVM_CACHE_DIR, else $XDG_CACHE_HOME/microtvm, else ~/.cache/microtvm) and reused;\n" +
         "its -o options choose the cached project. With a project directory they apply to this run.\n" +
+        "The project is built only when its build stamp (microtvm-build-stamp.json) is missing or\n" +
+        "differs: another model archive, other build options, or changed template or runtime files.\n" +
         builtInOptionsHelp(),
     )
     .action(async (targetArg: string, flags: RunFlags) => {
@@ -179,7 +191,7 @@ function runError(error: unknown, interrupted: boolean, serverSaid: string[]): u
 async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
   const progress = new Progress();
   let project: GeneratedProject | undefined;
-  let session: InferenceSession | undefined;
+  let device: Device | undefined;
   let interrupted = false;
   const serverLog: string[] = [];
   // How the firmware ended, whenever the server said so (it may be before the call failed).
@@ -187,7 +199,7 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
   // Ctrl-C: close what is open; the pending step then fails and the finally below reaps the rest.
   const onSigint = () => {
     interrupted = true;
-    void session?.close();
+    void device?.close();
     void project?.close();
   };
   process.on("SIGINT", onSigint);
@@ -217,27 +229,26 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
     const outputDir = flags.outputDir === undefined ? undefined : resolve(flags.outputDir);
     if (outputDir !== undefined) checkOutputDir(outputDir);
 
-    const p = project;
-    if (flags.build) await progress.step(`building ${target.dir}`, () => p.build(options));
-    await progress.step(`flashing ${target.dir}`, () => p.flash(options));
-    session = await progress.step("starting the device session", () =>
-      InferenceSession.open(p, model, {
-        projectOptions: options,
-        onLog: (text) => progress.log(`device: ${text}`),
-        onDrop: (text) => progress.log(`session: ${text}`),
-        ...(flags.timeout !== undefined ? { replyTimeoutSec: flags.timeout } : {}),
-      }),
-    );
-    const s = session;
+    device = await Device.open(project, {
+      options,
+      build: flags.build === undefined ? "auto" : flags.build ? "always" : "never",
+      step: (what, work) => progress.step(what, work),
+      onBuildSkipped: (reason) => progress.log(`not building ${target.dir}: ${reason}`),
+      onLog: (text) => progress.log(`device: ${text}`),
+      onDrop: (text) => progress.log(`session: ${text}`),
+      ...(flags.timeout !== undefined ? { replyTimeoutSec: flags.timeout } : {}),
+    });
+    const built = device.build.built;
+    const s = await device.loadModel(model);
     const outcomes: InferenceOutcome[] = [];
     const count = samples.length === 1 ? "" : ` on ${samples.length} samples`;
     await progress.step(`running ${model.name} (${model.executor} executor)${count}`, async () => {
-      for (const sample of samples) outcomes.push(await s.infer(sample.inputs.map((i) => i.tensor)));
+      for (const sample of samples) outcomes.push(await s.run(sample.inputs.map((i) => i.tensor)));
     });
     const timing = await progress.step(`timing ${flags.repeat} repetitions`, () =>
       s.measure(flags.repeat, flags.number),
     );
-    await session.close();
+    await device.close();
     const written: string[] = [];
     if (outputDir) {
       // One sample keeps the flat layout; several get a folder each (the layout `validate` reads).
@@ -251,14 +262,14 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
         written.push(...(await writeOutputs(sampleDirs[index]!, model, outcome)));
     }
     const timer = deviceTimer(target.dir);
-    report = { target, model, samples, outcomes, timing, built: flags.build, written, timer };
+    report = { target, model, samples, outcomes, timing, built, written, timer };
   } catch (error) {
     // End the session and the server first, so that the server can say how the device ended:
     // its log arrives on its stderr, a different pipe from its replies, and is complete only
     // once it has exited.
     const mark = serverLog.length;
     const endedBefore = firmwareEnd;
-    if (session) await session.close();
+    if (device) await device.close();
     await project?.close();
     const said = serverLog.slice(mark);
     if (endedBefore !== undefined && !said.includes(endedBefore)) said.unshift(endedBefore);
@@ -269,7 +280,7 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
     );
   } finally {
     process.removeListener("SIGINT", onSigint);
-    await session?.close();
+    await device?.close();
     await project?.close();
   }
   if (flags.json) printRunJson(report);

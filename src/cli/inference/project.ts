@@ -1,5 +1,5 @@
 // Getting from `run`'s first argument to an open, built and flashed generated project: a project
-// directory is used as it is; a model archive gets a cached project (see cache.ts).
+// directory is used as it is; a model archive gets a cached project (the device layer's cache).
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { GeneratedProject, type ProjectOptions } from "../../client/index.js";
@@ -7,11 +7,10 @@ import { CliError, ExitCode } from "../exit-codes.js";
 import { parseProjectOptions, standaloneCrtDirFrom, type ServerFlags } from "../options.js";
 import { serverLaunchOptions } from "../project/generated.js";
 import type { Progress } from "../project/progress.js";
-import { savedOptions } from "../project/project-file.js";
+import { cachedProject, savedOptions } from "../../device/index.js";
 import { checkModelArchive } from "../project/archive.js";
 import { resolveTemplate } from "../project/templates.js";
 import { lockProject } from "../project/lock.js";
-import { cachedProject } from "./cache.js";
 
 export interface ProjectTarget {
   dir: string;
@@ -51,14 +50,14 @@ export async function resolveTarget(
   const template = resolveTemplate(flags.template ?? "host");
   const standaloneCrtDir = standaloneCrtDirFrom(flags.standaloneCrtDir);
   await checkModelArchive(path);
-  const cached = await cachedProject(
-    path,
-    template,
-    flags.projectOption ?? [],
-    serverLaunchOptions(flags, progress, () => false),
-    progress,
-    standaloneCrtDir,
-  );
+  const cached = await cachedProject(path, template, {
+    parse: (templateProject) =>
+      parseProjectOptions(flags.projectOption ?? [], templateProject.info().projectOptions),
+    launch: serverLaunchOptions(flags, progress, () => false),
+    step: (what, work) => progress.step(what, work),
+    lock: (dir) => lockProject(dir, `run ${path}`),
+    ...(standaloneCrtDir !== undefined ? { standaloneCrtDir } : {}),
+  });
   return {
     dir: cached.dir,
     archive: { path, sha256: cached.archiveSha256, template: template.name, created: cached.created },

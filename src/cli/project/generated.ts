@@ -6,7 +6,7 @@ import { GeneratedProject, type LaunchOptions, type ProjectOptions } from "../..
 import { CliError, ExitCode } from "../exit-codes.js";
 import { parseProjectOptions, type ServerFlags } from "../options.js";
 import type { Progress } from "./progress.js";
-import { savedOptions } from "./project-file.js";
+import { savedOptions } from "../../device/index.js";
 
 export interface OpenedProject {
   dir: string;

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, realpathSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { acquireLock, describeHolder, LockBusyError } from "../../server/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
-import { cacheRoot } from "../inference/cache.js";
+import { cacheRoot } from "../../device/index.js";
 
 /** `MICROTVM_LOCK_WAIT_SEC`: how long a command waits for a busy project (default 0: refuse at once). */
 function waitMs(env: NodeJS.ProcessEnv): number {

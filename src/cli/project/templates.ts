@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { CliError, ExitCode } from "../exit-codes.js";
-import { builtInTemplatesDir } from "./paths.js";
+import { builtInTemplatesDir } from "../../device/index.js";
 
 /** Files that make a directory a Project API project (see the client's findServer). */
 const SERVER_FILES = [

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <microtvm/build_stamp.h>
 #include <microtvm/rpc_server.h>
 #include <microtvm/transport_loop.h>
 #include <tvm/runtime/crt/platform.h>

@@ -1,10 +1,11 @@
-// `microtvm run <model.tar> --template NAME`: the project is generated once into a cache
+// Running a model archive without a project: the project is generated once into a cache
 // directory keyed by the archive's content, the template (and its code) and the options, and
 // reused after.
 import { createHash } from "node:crypto";
 import {
   createReadStream,
   existsSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -12,16 +13,11 @@ import {
   statSync,
 } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { TemplateProject, type LaunchOptions, type ProjectOptions } from "../../client/index.js";
-import { CliError, ExitCode } from "../exit-codes.js";
-import { fileErrorToCliError, makeDirectories } from "../file-errors.js";
-import { parseProjectOptions } from "../options.js";
-import type { Progress } from "../project/progress.js";
-import { saveOptions } from "../project/project-file.js";
-import type { TemplateRef } from "../project/templates.js";
-import { lockProject } from "../project/lock.js";
+import { dirname, join, resolve } from "node:path";
+import { TemplateProject, type LaunchOptions, type ProjectOptions } from "../client/index.js";
+import { DeviceError } from "./errors.js";
+import { runtimeDir } from "./paths.js";
+import { saveOptions } from "./project-file.js";
 
 /** `$MICROTVM_CACHE_DIR`, else `$XDG_CACHE_HOME/microtvm`, else `~/.cache/microtvm`. */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -73,9 +69,16 @@ export function templateFingerprint(templateDir: string): string {
     const path = join(templateDir, name);
     if (existsSync(path)) hash.update(`${name}\n`).update(readFileSync(path));
   }
-  const runtime = fileURLToPath(new URL("../../../runtime", import.meta.url));
-  if (existsSync(runtime)) hashTree(hash, runtime);
+  if (existsSync(runtimeDir)) hashTree(hash, runtimeDir);
   return hash.digest("hex");
+}
+
+/** A template for the cache: its name (a built-in name, or the directory's base name) and directory. */
+export interface CacheTemplate {
+  name: string;
+  dir: string;
+  /** Built-in templates are keyed by name, others by directory. */
+  builtIn: boolean;
 }
 
 export interface CachedProject {
@@ -85,6 +88,29 @@ export interface CachedProject {
   archiveSha256: string;
 }
 
+export interface CachedProjectOptions {
+  /** The template's project options for generate_project (`parse` turns text into them). */
+  options?: ProjectOptions;
+  /** Turns the template's declared options into the typed options (e.g. from `-o` text). */
+  parse?: (declared: TemplateProject) => ProjectOptions;
+  launch?: LaunchOptions;
+  step?: <T>(what: string, work: () => Promise<T>) => Promise<T>;
+  /** Takes the caller's lock on the project directory before it is looked at or made. */
+  lock?: (dir: string) => Promise<void>;
+  /** The C runtime sent as standalone_crt_dir (default: this package's runtime/). */
+  standaloneCrtDir?: string;
+}
+
+/** Creates `dir` and its missing parents one level at a time (recursive mkdir hangs under /proc). */
+function makeDirectories(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) mkdirSync(d);
+}
+
 /**
  * The cached project for (archive, template, options), generated when missing. Generation goes
  * into a temporary sibling that is renamed into place, so an interrupted run never leaves a
@@ -92,18 +118,17 @@ export interface CachedProject {
  */
 export async function cachedProject(
   archive: string,
-  template: TemplateRef,
-  assignments: readonly string[],
-  launch: LaunchOptions,
-  progress: Progress,
-  standaloneCrtDir?: string,
+  template: CacheTemplate,
+  options: CachedProjectOptions = {},
 ): Promise<CachedProject> {
+  const step = options.step ?? ((_what, work) => work());
   const archiveSha256 = await sha256File(archive);
-  const templateProject = await TemplateProject.open(template.dir, launch);
+  const templateProject = await TemplateProject.open(template.dir, options.launch ?? {});
   try {
-    const given = parseProjectOptions(assignments, templateProject.info().projectOptions);
+    const given = options.parse ? options.parse(templateProject) : (options.options ?? {});
     // Built-in templates copy this package's runtime whatever is sent; a foreign template copies
     // the standalone CRT it is given, so that C runtime's content is part of its key.
+    const standaloneCrtDir = options.standaloneCrtDir;
     const crt = createHash("sha256");
     if (!template.builtIn && standaloneCrtDir !== undefined) hashTree(crt, standaloneCrtDir);
     const key = createHash("sha256")
@@ -114,21 +139,21 @@ export async function cachedProject(
       .slice(0, 20);
     const projects = join(cacheRoot(), "projects");
     const dir = join(projects, `${template.name.replace(/[^\w.-]/g, "_")}-${key}`);
-    await lockProject(dir, `run ${archive}`);
+    await options.lock?.(dir);
     if (existsSync(dir)) return { dir, created: false, archiveSha256 };
     try {
       makeDirectories(projects);
     } catch (error) {
-      throw new CliError(
-        `cannot create the project cache ${projects}: ${fileErrorToCliError(error)?.message ?? (error as Error).message}; set MICROTVM_CACHE_DIR to a writable directory`,
-        ExitCode.badInput,
+      throw new DeviceError(
+        `cannot create the project cache ${projects}: ${(error as Error).message}; set MICROTVM_CACHE_DIR to a writable directory`,
+        "bad-file",
         { cause: error },
       );
     }
     const temporary = `${dir}.partial-${process.pid}`;
     rmSync(temporary, { recursive: true, force: true });
     try {
-      const generated = await progress.step(`generating a ${template.name} project for ${archive}`, () =>
+      const generated = await step(`generating a ${template.name} project for ${archive}`, () =>
         templateProject.generateProject(
           archive,
           temporary,

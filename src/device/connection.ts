@@ -1,10 +1,10 @@
 // One connection to a project's device: open_transport, the session handshake, and a minRPC
 // client whose every request is one Normal message and whose reply is the next one.
-import type { GeneratedProject, ProjectOptions } from "../../client/index.js";
-import type { TransportTimeouts } from "../../protocol/index.js";
-import { RemoteRuntime, RpcClient, packetChannelOverMessages, type RpcTraceEvent } from "../../rpc/index.js";
-import { describeFrameDrop, Session, type SessionTimeouts } from "../../session/index.js";
-import { ProjectByteTransport, sessionTimeoutsFrom } from "./transport.js";
+import type { GeneratedProject, ProjectOptions } from "../client/index.js";
+import type { TransportTimeouts } from "../protocol/index.js";
+import { RemoteRuntime, RpcClient, packetChannelOverMessages, type RpcTraceEvent } from "../rpc/index.js";
+import { describeFrameDrop, Session, type SessionTimeouts } from "../session/index.js";
+import { ProjectByteTransport } from "./transport.js";
 
 export interface DeviceConnectionOptions {
   /** Options for open_transport (the project's own are used when absent). */
@@ -48,9 +48,10 @@ export class DeviceConnection {
     const transportTimeouts = await projectTransport.open();
     const transport = new ProjectByteTransport(projectTransport);
     try {
-      const timeouts = sessionTimeoutsFrom(transportTimeouts);
-      if (options.startTimeoutSec !== undefined) timeouts.startSec = options.startTimeoutSec;
-      if (options.replyTimeoutSec !== undefined) timeouts.establishedSec = options.replyTimeoutSec;
+      const timeouts: SessionTimeouts = { ...transportTimeouts };
+      if (options.startTimeoutSec !== undefined) timeouts.sessionStartTimeoutSec = options.startTimeoutSec;
+      if (options.replyTimeoutSec !== undefined)
+        timeouts.sessionEstablishedTimeoutSec = options.replyTimeoutSec;
       const session = new Session(transport, { timeouts });
       if (options.onLog) {
         const onLog = options.onLog;

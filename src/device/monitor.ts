@@ -8,7 +8,7 @@ import {
   SessionTimeoutError,
   type ByteTransport,
   type SessionTimeouts,
-} from "../../session/index.js";
+} from "../session/index.js";
 import { TappedTransport, hexLines, type TapDirection } from "./transport.js";
 
 export interface MonitorOptions {

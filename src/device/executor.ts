@@ -6,11 +6,10 @@ import {
   MissingKernelError,
   RemoteFunction,
   timeEvaluator,
-  timingStats,
   type HostTensor,
   type RemoteRuntime,
-} from "../../rpc/index.js";
-import { CliError, ExitCode } from "../exit-codes.js";
+} from "../rpc/index.js";
+import { DeviceError } from "./errors.js";
 import type { InferenceModel } from "./model.js";
 
 export interface DeviceTiming {
@@ -125,14 +124,14 @@ class GraphModelExecutor implements ModelExecutor {
  */
 function registryCountError(error: unknown, model: InferenceModel): unknown {
   if (!(error instanceof MissingKernelError) || model.registryCountStyle !== "u8-count") return error;
-  return new CliError(
+  return new DeviceError(
     `device: the firmware's system lib has none of the model's operators (first missing: ${error.kernel}). ` +
       "The archive's function registry writes its count in 1 byte, as Model Library Format version 4 " +
       "archives (TVM 0.8) do; this firmware's C runtime reads a 2-byte count (TVM 0.9 and later, e.g. " +
       "TVM's standalone CRT), so it finds no function by name. Re-pack the archive with " +
       "`microtvm pack --repack-registry <archive> -o <new.tar>` and generate the project from that, " +
       "or use a microtvm template",
-    ExitCode.failed,
+    "incompatible-firmware",
     { cause: error },
   );
 }
@@ -154,5 +153,3 @@ export async function createExecutor(runtime: RemoteRuntime, model: InferenceMod
     model.inputs.map((t) => t.name),
   );
 }
-
-export { timingStats };

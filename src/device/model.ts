@@ -1,10 +1,10 @@
 // What `run` needs to know about a project's model before it talks to the device: which
 // executor, the inputs the user supplies and the outputs, and for graph models the graph JSON
 // and the parameters that are not linked into the firmware.
-import type { GeneratedProject } from "../../client/index.js";
-import { MlfError, openMlf, type MlfModule } from "../../mlf/index.js";
-import type { HostTensor } from "../../rpc/index.js";
-import { CliError, ExitCode } from "../exit-codes.js";
+import type { GeneratedProject } from "../client/index.js";
+import { MlfError, openMlf, type MlfModule } from "../mlf/index.js";
+import type { HostTensor } from "../rpc/index.js";
+import { DeviceError } from "./errors.js";
 
 /** An input or output as the user sees it. */
 export interface ModelTensor {
@@ -55,7 +55,7 @@ export async function loadInferenceModel(path: string, moduleName?: string): Pro
     model = await openMlf(path);
   } catch (error) {
     if (error instanceof MlfError) {
-      throw new CliError(`cannot read the project's model ${path}: ${error.message}`, ExitCode.badInput, {
+      throw new DeviceError(`cannot read the project's model ${path}: ${error.message}`, "bad-file", {
         cause: error,
       });
     }
@@ -66,22 +66,22 @@ export async function loadInferenceModel(path: string, moduleName?: string): Pro
   if (moduleName !== undefined) {
     mod = model.modules.find((m) => m.name === moduleName);
     if (!mod)
-      throw new CliError(
+      throw new DeviceError(
         `the model has no module "${moduleName}"; it has: ${names.join(", ")}`,
-        ExitCode.usage,
+        "bad-argument",
       );
   } else if (model.modules.length === 1) {
     mod = model.modules[0];
   } else {
-    throw new CliError(
-      `the model archive holds ${names.length} modules (${names.join(", ")}); choose one with --model`,
-      ExitCode.usage,
+    throw new DeviceError(
+      `the model archive holds ${names.length} modules (${names.join(", ")}); name the one to run (--model on the command line)`,
+      "bad-argument",
     );
   }
-  if (!mod) throw new CliError(`the model archive ${path} holds no module`, ExitCode.badInput);
+  if (!mod) throw new DeviceError(`the model archive ${path} holds no module`, "bad-file");
   if (mod.executor === "graph") {
     if (!mod.graphFile)
-      throw new CliError(`graph model ${mod.name} has no graph JSON in ${path}`, ExitCode.badInput);
+      throw new DeviceError(`graph model ${mod.name} has no graph JSON in ${path}`, "bad-file");
     const linkedParams = mod.functionRegistry?.names.includes("_lookup_linked_param") ?? false;
     const params = new Map<string, HostTensor>();
     if (!linkedParams) {
@@ -113,9 +113,9 @@ export async function loadInferenceModel(path: string, moduleName?: string): Pro
       linkedParams: false,
     };
   }
-  throw new CliError(
+  throw new DeviceError(
     `model ${mod.name} has an entry style (${mod.entryStyle}) that cannot be run from the host`,
-    ExitCode.badInput,
+    "bad-file",
   );
 }
 
@@ -126,9 +126,9 @@ export async function loadProjectModel(
 ): Promise<InferenceModel> {
   const path = project.info().modelLibraryFormatPath;
   if (!path) {
-    throw new CliError(
+    throw new DeviceError(
       `${project.projectDir} reports no model archive; is it a generated project?`,
-      ExitCode.badInput,
+      "bad-file",
     );
   }
   return loadInferenceModel(path, moduleName);

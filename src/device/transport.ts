@@ -1,17 +1,7 @@
-// The Project API's *_transport methods as the session layer's ByteTransport, and the session
-// timeouts the server reported in open_transport.
-import type { ProjectTransport } from "../../client/index.js";
-import type { TransportTimeouts } from "../../protocol/index.js";
-import type { ByteTransport, SessionTimeouts } from "../../session/index.js";
-
-/** TVM's TransportTimeouts (seconds, 0 = no limit) as the session wants them. */
-export function sessionTimeoutsFrom(timeouts: TransportTimeouts): SessionTimeouts {
-  return {
-    retrySec: timeouts.sessionStartRetryTimeoutSec,
-    startSec: timeouts.sessionStartTimeoutSec,
-    establishedSec: timeouts.sessionEstablishedTimeoutSec,
-  };
-}
+// The Project API's *_transport methods as the session layer's ByteTransport, and a tap on a
+// ByteTransport that reports every chunk (for watching the bytes of a session).
+import type { ProjectTransport } from "../client/index.js";
+import type { ByteTransport } from "../session/index.js";
 
 /**
  * A ByteTransport over an opened ProjectTransport: read_transport / write_transport carry the

@@ -2,8 +2,8 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The package root: src/cli/project/ and dist/cli/project/ both sit three levels below it. */
-export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+/** The package root: src/device/ and dist/device/ both sit two levels below it. */
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** The built-in templates, one directory each. */
 export const builtInTemplatesDir = join(packageRoot, "templates");

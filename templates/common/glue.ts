@@ -5,7 +5,7 @@
 import { ServerError } from "microtvm/protocol";
 import { parseDType, sanitizeName } from "microtvm/mlf";
 import type { MlfModule, MlfTensor } from "microtvm/mlf";
-import type { InspectedModel } from "../common/model.js";
+import type { InspectedModel } from "./model.js";
 
 const DL_CODES: Record<string, string> = {
   int: "kDLInt",
