@@ -91,7 +91,7 @@ test("host: build writes the stamp, the firmware returns it, and run builds only
   assert.equal((await run(dir, "--no-build")).built, false, "--no-build never builds");
 });
 
-test("a template that is not ours: the CLI writes the stamp once its build succeeded", async (t) => {
+test("a template that is not ours: the CLI writes the stamp once its build succeeded", async () => {
   const template = join(repoRoot, "examples", "loopback-server");
   if (!existsSync(join(template, "microtvm_api_server.js"))) {
     assert.fail("examples/loopback-server/microtvm_api_server.js is missing: run `npm run build` first");
