@@ -22,7 +22,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <microtvm/build_stamp.h>
 #include <microtvm/rpc_server.h>
 #include <microtvm/transport_loop.h>
 #include <tvm/runtime/crt/platform.h>
@@ -229,10 +228,6 @@ int main(void) {
     fprintf(stderr,
             "microTVM host firmware: cannot create the RPC server (out of memory? raise the "
             "workspace_size_bytes option)\n");
-    return kExitStartup;
-  }
-  if (mtvm_build_stamp_register() != kTvmErrorNoError) {
-    fprintf(stderr, "microTVM host firmware: cannot register microtvm.build_stamp\n");
     return kExitStartup;
   }
   for (i = 0; i < microtvm_project_model_count; i++) {
