@@ -203,11 +203,14 @@ export function removeBuildStamp(projectDir: string): void {
   rmSync(join(projectDir, BUILD_STAMP_FILE), { force: true });
 }
 
-/** The C header that puts the digest into the firmware. */
+/**
+ * The C header that puts the digest into the firmware. Its include guard differs from the
+ * runtime's own microtvm/build_stamp.h, which the same source includes first.
+ */
 export function buildStampHeader(stamp: BuildStamp): string {
   return `/* Generated at build time by microtvm: the digest of this build's ${BUILD_STAMP_FILE}. */
-#ifndef MICROTVM_BUILD_STAMP_H_
-#define MICROTVM_BUILD_STAMP_H_
+#ifndef MICROTVM_GENERATED_BUILD_STAMP_H_
+#define MICROTVM_GENERATED_BUILD_STAMP_H_
 #define MICROTVM_BUILD_STAMP "${stamp.digest}"
 #endif
 `;
