@@ -1,10 +1,52 @@
 // Host-driven inference: the minRPC client, remote objects, executors, timing and tensor I/O.
-export * from "./errors.js";
-export * from "./dtype.js";
-export * from "./codec.js";
-export * from "./client.js";
-export * from "./remote.js";
-export * from "./aot.js";
-export * from "./graph.js";
-export * from "./timing.js";
-export * from "./tensors.js";
+// The wire codec (request and reply encoders, byte readers and writers) stays inside this folder.
+export {
+  MissingKernelError,
+  RpcChannelError,
+  RpcDeviceError,
+  RpcError,
+  RpcProtocolError,
+  RpcUsageError,
+  TensorIoError,
+} from "./errors.js";
+export {
+  CPU_DEVICE,
+  DLDataTypeCode,
+  checkShape,
+  dtypeEquals,
+  elementBytes,
+  elementCount,
+  formatDType,
+  formatShape,
+  parseDType,
+  parseDevice,
+  tensorBytes,
+  toDType,
+} from "./dtype.js";
+export type { DLDataType, Device } from "./dtype.js";
+export type { DLTensor, RpcValue } from "./codec.js";
+export { RpcClient, packetChannelOverMessages } from "./client.js";
+export type { MessageEndpoint, PacketChannel, RpcClientOptions, RpcReturn, RpcTraceEvent } from "./client.js";
+export { RemoteFunction, RemoteModule, RemoteNDArray, RemoteObject, RemoteRuntime } from "./remote.js";
+export type { NDArrayOwnership, RemoteArg, RemoteResult } from "./remote.js";
+export { AotExecutor } from "./aot.js";
+export type { AotExecutorOptions, TensorInfo } from "./aot.js";
+export { GraphExecutor, GraphJsonError, planGraph } from "./graph.js";
+export type { GraphEntry, GraphExecutorOptions, GraphNode, GraphPlan, StorageEntry } from "./graph.js";
+export { TimeEvaluator, measureRoundTrip, timeEvaluator, timingStats } from "./timing.js";
+export type { TimeEvaluatorOptions, TimingResult, TimingStats } from "./timing.js";
+export {
+  encodeNpy,
+  encodeTensorJson,
+  fillTensor,
+  float16ToNumber,
+  numberToFloat16,
+  parseNpy,
+  parseTensorJson,
+  readTensorFile,
+  tensorFromValues,
+  tensorValues,
+  typedView,
+  writeTensorFile,
+} from "./tensors.js";
+export type { FillMode, HostTensor, TensorFileFormat, TypedView } from "./tensors.js";

@@ -5,7 +5,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   AotExecutor,
-  Arg,
   GraphExecutor,
   RemoteModule,
   RemoteNDArray,
@@ -15,22 +14,25 @@ import {
   RpcDeviceError,
   RpcProtocolError,
   RpcUsageError,
-  TypeCode,
-  decodeRequest,
-  encodeCopyAck,
-  encodeException,
-  encodeReturn,
   measureRoundTrip,
   packetChannelOverMessages,
   parseDType,
   tensorBytes,
   timeEvaluator,
-  typeCodeOfValue,
   type DLTensor,
   type PacketChannel,
-  type RpcRequest,
   type RpcValue,
 } from "../../src/rpc/index.js";
+import {
+  Arg,
+  TypeCode,
+  decodeRequest,
+  encodeCopyAck,
+  encodeException,
+  encodeReturn,
+  typeCodeOfValue,
+  type RpcRequest,
+} from "../../src/rpc/codec.js";
 
 type DeviceFn = (args: RpcValue[]) => RpcValue[]; // returns the CallFunc reply values ([Int rc, ...])
 

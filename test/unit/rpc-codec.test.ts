@@ -1,15 +1,20 @@
 // Byte-exact checks of the minRPC codec against the worked examples of the wire specification (§3.8).
+import { decodeCallReturn } from "../../src/rpc/client.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  Arg,
-  ByteReader,
-  ByteWriter,
   CPU_DEVICE,
   RpcProtocolError,
   RpcUsageError,
-  decodeCallReturn,
+  parseDType,
+  type DLTensor,
+  type RpcValue,
+} from "../../src/rpc/index.js";
+import {
+  Arg,
+  ByteReader,
+  ByteWriter,
   decodeReply,
   decodeRequest,
   encodeCallFunc,
@@ -20,13 +25,10 @@ import {
   encodeReturn,
   encodeShutdown,
   encodeSyscall,
-  parseDType,
   readPackedSeq,
   writePackedSeq,
   RpcCode,
-  type DLTensor,
-  type RpcValue,
-} from "../../src/rpc/index.js";
+} from "../../src/rpc/codec.js";
 
 /** Parses spaced hex with optional `"text"` runs (as the spec writes packets) into bytes. */
 function hex(text: string): Uint8Array {
