@@ -18,7 +18,7 @@ import {
   templateRuntimeDir,
   writeProject,
 } from "../common/project.js";
-import { renderModelsC } from "../host/glue.js";
+import { renderModelsC } from "../common/glue.js";
 import { BOARDS, renderBoardMk } from "./boards.js";
 import { inspectModelForBoard } from "./model.js";
 import type { CortexMOptions } from "./options.js";

@@ -61,9 +61,12 @@ export class CortexMProjectHandler extends TemplateProjectHandler<CortexMOptions
     const options = this.projectOptions(sent, "build");
     if (this.savedOptions().board !== options.board)
       await inspectModelForBoard(join(this.serverDir, MODEL_ARCHIVE_NAME), options.board);
-    const { memory } = await this.builder.build(this.serverDir, options);
-    for (const m of memory)
-      this.log.info(`build: ${options.board} ${m.region} ${m.used} of ${m.total} bytes`);
+    const { port: _port, serial_number: _serial, ...saved } = options;
+    await this.stampedBuild(sent, saved as CortexMOptions, join(this.serverDir, "build"), async () => {
+      const { memory } = await this.builder.build(this.serverDir, options);
+      for (const m of memory)
+        this.log.info(`build: ${options.board} ${m.region} ${m.used} of ${m.total} bytes`);
+    });
     const board = BOARDS[options.board];
     this.recordFirmware({
       elf: FIRMWARE_OUTPUTS.elf,
@@ -73,7 +76,6 @@ export class CortexMProjectHandler extends TemplateProjectHandler<CortexMOptions
       pool_symbols: ["g_pool"],
       target: board.description,
     });
-    const { port: _port, serial_number: _serial, ...saved } = options;
     this.saveOptions(saved as CortexMOptions);
   }
 

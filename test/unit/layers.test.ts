@@ -1,4 +1,6 @@
-// Keeps the architecture visible: each src/ folder imports only the layers below it (ARCHITECTURE.md).
+// Keeps the architecture visible: each src/ folder imports only the layers below it, and each
+// template only the package's public entries and templates/common (ARCHITECTURE.md). The lists
+// are what the code uses: a new dependency between layers is a decision, made here.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -9,14 +11,30 @@ const allowed: Record<string, string[]> = {
   protocol: [],
   channel: ["protocol"],
   server: ["protocol", "channel"],
-  client: ["protocol", "channel", "mlf"],
+  client: ["protocol", "channel"],
   mlf: [],
   session: ["protocol"],
-  rpc: ["protocol", "session", "mlf"],
+  rpc: [],
   serial: [],
   device: ["protocol", "client", "mlf", "session", "rpc"],
-  cli: ["protocol", "channel", "server", "client", "mlf", "session", "rpc", "serial", "device"],
+  cli: ["protocol", "channel", "client", "mlf", "session", "rpc", "serial", "device"],
 };
+
+/** What each template folder may import: package entries (`microtvm/<entry>`) and `common`. */
+const templateAllowed: Record<string, string[]> = {
+  common: ["microtvm/protocol", "microtvm/server", "microtvm/mlf", "microtvm/device"],
+  host: ["microtvm/protocol", "microtvm/server", "microtvm/mlf", "common"],
+  "qemu-cortex-m": ["microtvm/protocol", "microtvm/server", "microtvm/mlf", "common"],
+  "cortex-m": ["microtvm/protocol", "microtvm/server", "microtvm/mlf", "microtvm/serial", "common"],
+};
+
+/** Module specifiers of the import and export statements (and dynamic imports) of a source file. */
+function importsOf(text: string): string[] {
+  const imports = text.matchAll(/^\s*import\s[^"';]*?["']([^"']+)["']/gm);
+  const reexports = text.matchAll(/^\s*export\s[^"';]*?\bfrom\s*["']([^"']+)["']/gm);
+  const dynamic = text.matchAll(/\bimport\(\s*["']([^"']+)["']/g);
+  return [...imports, ...reexports, ...dynamic].map((m) => m[1]!);
+}
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -35,13 +53,46 @@ test("src/ layers import only downward", () => {
       continue;
     }
     const text = readFileSync(file, "utf8");
-    for (const match of text.matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)) {
-      const spec = match[1]!;
+    for (const spec of importsOf(text)) {
       if (!spec.startsWith(".")) continue;
       const target = relative(src, resolve(dirname(file), spec)).split(sep)[0]!;
       if (file === join(src, "index.ts") || target === layer) continue;
       if (!(allowed[layer] ?? []).includes(target)) {
         violations.push(`${relative(repoRoot, file)} imports ${spec} (layer "${target}")`);
+      }
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test("templates import only the package's public entries and templates/common", () => {
+  const templates = join(repoRoot, "templates");
+  const violations: string[] = [];
+  for (const name of readdirSync(templates)) {
+    if (!statSync(join(templates, name)).isDirectory()) continue;
+    const allowedHere = templateAllowed[name];
+    const files = sourceFiles(join(templates, name));
+    if (files.length === 0) continue;
+    if (!allowedHere) {
+      violations.push(`templates/${name}: not a known template folder (add it to templateAllowed)`);
+      continue;
+    }
+    for (const file of files) {
+      const text = readFileSync(file, "utf8");
+      for (const spec of importsOf(text)) {
+        if (spec.startsWith("node:")) continue;
+        let target: string;
+        if (spec.startsWith(".")) {
+          const path = relative(templates, resolve(dirname(file), spec));
+          target = path.split(sep)[0]!;
+          if (target === name) continue;
+          if (path.startsWith("..")) target = `outside templates/ (${spec})`;
+        } else {
+          target = spec;
+        }
+        if (!allowedHere.includes(target)) {
+          violations.push(`${relative(repoRoot, file)} imports ${spec} (${target})`);
+        }
       }
     }
   }
