@@ -13,8 +13,7 @@ import { assertNothingLeft, runCli } from "../helpers/processes.js";
 import { sharedFixture } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
 import { GeneratedProject } from "../../src/client/index.js";
-import { loadProjectModel } from "../../src/cli/inference/model.js";
-import { InferenceSession } from "../../src/cli/inference/session.js";
+import { openDevice } from "../../src/device/index.js";
 import { findPty, INFO_CHARDEV } from "../../templates/cortex-m/qemu.js";
 import { repoRoot } from "../helpers/paths.js";
 
@@ -88,12 +87,16 @@ function boardProject(name: string, archive: string): Promise<string> {
 async function runSamples(dir: string, samples: string, expected: Expected, port?: string): Promise<void> {
   const project = await GeneratedProject.open(dir);
   try {
-    const model = await loadProjectModel(project);
-    const session = await InferenceSession.open(project, model, port ? { projectOptions: { port } } : {});
+    const device = await openDevice(project, {
+      build: "never",
+      flash: false,
+      ...(port ? { options: { port } } : {}),
+    });
     try {
+      const session = await device.loadModel();
       for (const sample of SAMPLES) {
         const data = new Uint8Array(readFileSync(join(samples, `${sample}.bin`)));
-        const { outputs } = await session.infer([{ dtype: "int8", shape: [1, 1960], data }]);
+        const { outputs } = await session.run([{ dtype: "int8", shape: [1, 1960], data }]);
         const out = outputs[0]!;
         const got = Array.from(new Int8Array(out.data.buffer, out.data.byteOffset, out.data.length));
         assertClose(
@@ -104,7 +107,7 @@ async function runSamples(dir: string, samples: string, expected: Expected, port
         );
       }
     } finally {
-      await session.close();
+      await device.close();
     }
   } finally {
     await project.close();
