@@ -7,20 +7,27 @@ import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { GeneratedProject } from "../../client/index.js";
-import { parseElf, profileAot, profileGraph, type OperatorProfile } from "../../device/index.js";
+import {
+  DeviceConnection,
+  deviceTimer,
+  loadProjectModel,
+  parseElf,
+  profileAot,
+  profileGraph,
+  type DeviceTimer,
+  type InferenceModel,
+  type OperatorProfile,
+} from "../../device/index.js";
 import { AotExecutor, GraphExecutor, RpcError, type FillMode } from "../../rpc/index.js";
 import { SessionError } from "../../session/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { addProjectOptionFlag, addServerFlags, collectRepeated, type ServerFlags } from "../options.js";
 import { formatTable, printJson } from "../output.js";
 import { FILL_MODES, resolveInputs } from "../inference/inputs.js";
-import { loadProjectModel, type InferenceModel } from "../inference/model.js";
 import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
-import { DeviceConnection } from "../inference/device.js";
 import { projectCallError } from "../project/errors.js";
 import { firmwareDescription, footprintJson, readProjectFootprint } from "../project/footprint.js";
 import { Progress } from "../project/progress.js";
-import { deviceTimer, type DeviceTimer } from "../project/project-file.js";
 import { checkReportPath, writeReport } from "../report/file.js";
 import { renderReport } from "../report/html.js";
 

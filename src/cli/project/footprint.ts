@@ -7,12 +7,12 @@ import {
   projectFootprint,
   type FirmwareDescription,
   type Footprint,
+  PROJECT_FILE_NAME,
   type MemoryRange,
 } from "../../device/index.js";
 import { openMlf } from "../../mlf/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { formatTable } from "../output.js";
-import { PROJECT_FILE_NAME } from "./project-file.js";
 
 /** The archive a generated project keeps its model in. */
 const MODEL_ARCHIVE = "model.tar";
