@@ -392,7 +392,7 @@ describe("host Session over a byte transport", () => {
           return null; // the reply was the damaged frame: nothing else comes
         },
       },
-      { establishedSec: 30 },
+      { sessionEstablishedTimeoutSec: 30 },
     );
     session.on("drop", (d) => drops.push(d));
     await session.open();
