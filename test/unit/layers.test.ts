@@ -17,7 +17,7 @@ const allowed: Record<string, string[]> = {
   rpc: [],
   serial: [],
   device: ["protocol", "client", "mlf", "session", "rpc"],
-  cli: ["protocol", "channel", "client", "mlf", "session", "rpc", "serial", "device"],
+  cli: ["protocol", "channel", "server", "client", "mlf", "session", "rpc", "serial", "device"],
 };
 
 /** What each template folder may import: package entries (`microtvm/<entry>`) and `common`. */
