@@ -36,6 +36,7 @@ export type { GraphEntry, GraphExecutorOptions, GraphNode, GraphPlan, StorageEnt
 export { TimeEvaluator, measureRoundTrip, timeEvaluator, timingStats } from "./timing.js";
 export type { TimeEvaluatorOptions, TimingResult, TimingStats } from "./timing.js";
 export {
+  decodeTensor,
   encodeNpy,
   encodeTensorJson,
   fillTensor,

@@ -413,7 +413,7 @@ export class Session extends EventEmitter<SessionEvents> {
     } finally {
       this.sendWithNextRead = false;
       // Never leave the message behind (receive() failed before reading): send it as send() would.
-      await this.flush(this.limit(this.timeouts.establishedSec)).catch(() => undefined);
+      await this.flush(this.limit(this.timeouts.sessionEstablishedTimeoutSec)).catch(() => undefined);
     }
   }
 
@@ -507,7 +507,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private async writeThenRead(n: number, readTimeoutSec: number | null): Promise<Uint8Array> {
     const wire = this.outbox.length === 1 ? this.outbox[0]! : Buffer.concat(this.outbox);
     this.outbox = [];
-    const writeTimeoutSec = this.limit(this.timeouts.establishedSec);
+    const writeTimeoutSec = this.limit(this.timeouts.sessionEstablishedTimeoutSec);
     let result: Uint8Array | { readError: unknown };
     try {
       result = await this.transport.writeThenRead!(wire, writeTimeoutSec, n, readTimeoutSec);

@@ -267,16 +267,15 @@ describe("microbit (nRF51, Cortex-M0, 16 KiB RAM)", () => {
     const built = await runCli(["build", dir, "-o", "verbose=true"], { timeoutMs: 300_000 });
     assert.equal(built.code, 0, built.stderr);
     assert.match(built.stderr, /RAM\s+0x20000000\s+\d+ of\s+16384 bytes/);
-    const project = await GeneratedProject.open(dir);
+    const device = await openDevice(dir, { build: "never" });
     try {
-      const model = await loadProjectModel(project);
-      const session = await InferenceSession.open(project, model);
-      try {
+      const session = await device.loadModel();
+      {
         let worst = 0;
         for (let i = 0; i < 16; i++) {
           const x = (2 * Math.PI * i) / 15;
           const data = new Uint8Array(new Float32Array([x]).buffer);
-          const { outputs } = await session.infer([{ dtype: "float32", shape: [1, 1], data }]);
+          const { outputs } = await session.run([{ dtype: "float32", shape: [1, 1], data }]);
           const out = outputs[0]!;
           const y = new Float32Array(out.data.slice().buffer)[0]!;
           worst = Math.max(worst, Math.abs(y - Math.sin(x)));
@@ -284,11 +283,9 @@ describe("microbit (nRF51, Cortex-M0, 16 KiB RAM)", () => {
         t.diagnostic(`microbit: max |y - sin(x)| over 16 points = ${worst.toFixed(4)}`);
         // The example is fitted to within 0.02 of sin(x); soft float on the M0 computes the same.
         assert.ok(worst < 0.02, `max error ${worst}`);
-      } finally {
-        await session.close();
       }
     } finally {
-      await project.close();
+      await device.close();
     }
     await assertNothingLeft(join(dir, "build", "firmware.elf"));
   });

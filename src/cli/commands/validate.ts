@@ -30,7 +30,7 @@ import {
 } from "../options.js";
 import { formatTable, printJson } from "../output.js";
 import { FILL_MODES } from "../inference/inputs.js";
-import { loadProjectModel, type InferenceModel } from "../inference/model.js";
+import { loadProjectModel, type InferenceModel } from "../../device/index.js";
 import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
 import { deviceRunError, runSamplesInSession } from "../inference/samples-session.js";
 import { builtInOptionsHelp } from "../project/describe.js";

@@ -2,14 +2,12 @@
 // need): build, flash, open the session, run the samples, close. Everything opened is closed on
 // every path; the caller stops the project's server.
 import type { GeneratedProject, ProjectOptions } from "../../client/index.js";
-import { runSamples, type Sample, type SamplesRun } from "../../device/index.js";
+import { Device, runSamples, type InferenceModel, type Sample, type SamplesRun } from "../../device/index.js";
 import { RpcError } from "../../rpc/index.js";
 import { SessionError } from "../../session/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { projectCallError } from "../project/errors.js";
 import type { Progress } from "../project/progress.js";
-import type { InferenceModel } from "./model.js";
-import { InferenceSession } from "./session.js";
 
 export interface SamplesSessionOptions {
   /** Ask the project to build first. */
@@ -29,25 +27,23 @@ export async function runSamplesInSession(
   progress: Progress,
   settings: SamplesSessionOptions,
 ): Promise<SamplesRun> {
-  const dir = project.projectDir;
-  if (settings.build) await progress.step(`building ${dir}`, () => project.build(options));
-  await progress.step(`flashing ${dir}`, () => project.flash(options));
-  const session = await progress.step("starting the device session", () =>
-    InferenceSession.open(project, model, {
-      projectOptions: options,
-      onLog: (text) => progress.log(`device: ${text}`),
-      ...(settings.timeoutSec !== undefined ? { replyTimeoutSec: settings.timeoutSec } : {}),
-    }),
-  );
-  settings.onOpen?.(() => session.close());
+  const device = await Device.open(project, {
+    options,
+    build: settings.build ? "always" : "never",
+    step: (what, work) => progress.step(what, work),
+    onLog: (text) => progress.log(`device: ${text}`),
+    ...(settings.timeoutSec !== undefined ? { replyTimeoutSec: settings.timeoutSec } : {}),
+  });
+  settings.onOpen?.(() => device.close());
   try {
-    const runner = { run: (inputs: Parameters<InferenceSession["infer"]>[0]) => session.infer(inputs) };
+    const session = await device.loadModel(model);
+    const runner = { run: (inputs: Parameters<typeof session.run>[0]) => session.run(inputs) };
     return await progress.step(
       `running ${samples.length} sample${samples.length === 1 ? "" : "s"} of ${model.name} (${model.executor} executor) in one session`,
       () => runSamples(runner, samples),
     );
   } finally {
-    await session.close();
+    await device.close();
   }
 }
 
