@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { createRequire } from "node:module";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -41,3 +41,10 @@ for (const { entry, out } of entries) {
     logLevel: "warning",
   });
 }
+
+// What each built-in template declares, recorded next to its server so that `--help` and
+// `microtvm templates` list the options without starting a server.
+const { recordBuiltInTemplateDeclarations } = await import(
+  pathToFileURL(join(root, "dist", "cli", "project", "template-options.js")).href
+);
+recordBuiltInTemplateDeclarations();

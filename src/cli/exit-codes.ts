@@ -19,6 +19,15 @@ export const ExitCode = {
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * The name of an exit code as `--json` error documents give it (`kind`): the code's key in
+ * {@link ExitCode} in snake_case (`bad_input`), or `failed` for a code not in the table.
+ */
+export function exitKind(code: number): string {
+  const entry = Object.entries(ExitCode).find(([, value]) => value === code);
+  return entry ? entry[0].replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : "failed";
+}
+
 /** An error the CLI reports as one line on stderr and turns into an exit code, with no stack. */
 export class CliError extends Error {
   constructor(

@@ -1,10 +1,22 @@
-import { Command, CommanderError } from "commander";
+// The `microtvm` entry point. Start-up loads as little as possible: `--version` and the top-level
+// help come from the catalog alone; any other command loads commander and that command's module
+// only, and the command's module loads what its work needs.
+import type { Command } from "commander";
 import { readFileSync } from "node:fs";
-import { CliError, ExitCode } from "./exit-codes.js";
-import { commands } from "./commands/index.js";
+import { COMMANDS, PROGRAM_DESCRIPTION, findCommand, topLevelHelp } from "./catalog.js";
+import { CliError, ExitCode, exitKind } from "./exit-codes.js";
 import { fileErrorToCliError } from "./file-errors.js";
-import { DeviceError } from "../device/index.js";
-import { deviceCliError } from "./options.js";
+import { printJson } from "./output.js";
+
+export const ERROR_SCHEMA = "microtvm.error/1";
+
+/** A device-layer error as the CLI reports it; loaded only when something failed. */
+async function deviceError(error: unknown): Promise<CliError | undefined> {
+  const { DeviceError } = await import("../device/errors.js");
+  if (!(error instanceof DeviceError)) return undefined;
+  const { deviceCliError } = await import("./options.js");
+  return deviceCliError(error);
+}
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -13,27 +25,14 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-/** One-line summaries for the command list of `microtvm --help` (each command's own help has the full text). */
-const SUMMARIES: Record<string, string> = {
-  info: "show what a Project API server says about itself",
-  conformance: "check a Project API server against the protocol",
-  templates: "list the built-in templates and their options",
-  "create-project": "generate a project from a model archive",
-  build: "build a generated project",
-  flash: "flash a built project onto its device",
-  doctor: "check the tools the templates need",
-  inspect: "validate and describe a model archive",
-  pack: "write a model archive from C sources",
-  run: "run a model on a device: outputs and timing",
-  monitor: "show a device's log lines",
-  validate: "compare a device's outputs with a reference: error metrics",
-};
-
-export function buildProgram(): Command {
-  const program = new Command("microtvm")
-    .description(
-      "The microTVM Project API toolkit: drive project servers, inspect models, build and run them.",
-    )
+/**
+ * The program with `name`'s command fully defined (its module loaded) and every other command
+ * as a name and summary only, enough for commander's "unknown command" suggestions.
+ */
+export async function buildProgram(name?: string): Promise<Command> {
+  const { Command: CommandClass } = await import("commander");
+  const program = new CommandClass("microtvm")
+    .description(PROGRAM_DESCRIPTION)
     .version(packageVersion(), "-V, --version", "print the version and exit")
     .showHelpAfterError("(run microtvm --help for usage)")
     // Commander's own errors read like ours: "microtvm: <what>", not "error: <what>".
@@ -41,11 +40,16 @@ export function buildProgram(): Command {
       outputError: (text, write) => write(text.replace(/^error: /, "microtvm: ")),
     })
     .exitOverride();
-  for (const add of commands) add(program);
-  for (const command of program.commands) {
-    const summary = SUMMARIES[command.name()];
-    if (summary && !command.summary()) command.summary(summary);
-    command.showHelpAfterError(`(run microtvm ${command.name()} --help for usage)`);
+  for (const entry of COMMANDS) {
+    if (entry.name === name) {
+      (await entry.load())(program);
+      const command = program.commands.at(-1)!;
+      command.summary(entry.summary);
+      command.showHelpAfterError(`(run microtvm ${entry.name} --help for usage)`);
+      command.exitOverride();
+    } else {
+      program.command(entry.name).aliases(entry.aliases).summary(entry.summary);
+    }
   }
   return program;
 }
@@ -62,33 +66,76 @@ export async function main(argv: string[]): Promise<void> {
   process.exitCode = await run(argv);
 }
 
+/** True when `--json` is among the options (before a `--`). */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+/** Reports a failure: one line on stderr and, with `--json`, the error document on stdout. */
+function reportFailure(message: string, exitCode: number, json: boolean, command?: string): number {
+  process.stderr.write(`microtvm: ${message}\n`);
+  if (json) {
+    printJson(ERROR_SCHEMA, {
+      error: { exit_code: exitCode, kind: exitKind(exitCode), message, ...(command ? { command } : {}) },
+    });
+  }
+  return exitCode;
+}
+
 /** Runs the CLI and returns the exit code instead of exiting, so tests can call it. */
 export async function run(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  program.commands.forEach((c) => c.exitOverride());
+  if (argv.length === 1 && (argv[0] === "-V" || argv[0] === "--version")) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return ExitCode.ok;
+  }
+  if (argv.length === 0 || (argv.length === 1 && (argv[0] === "-h" || argv[0] === "--help"))) {
+    // Bare `microtvm` is a usage error that shows the help, as commander does.
+    (argv.length === 0 ? process.stderr : process.stdout).write(topLevelHelp());
+    return argv.length === 0 ? ExitCode.usage : ExitCode.ok;
+  }
+  if (argv[0] === "help") {
+    if (argv.length === 1) {
+      process.stdout.write(topLevelHelp());
+      return ExitCode.ok;
+    }
+    if (argv.length === 2 && findCommand(argv[1]!)) argv = [argv[1]!, "--help"];
+  }
+  const entry = findCommand(argv[0]!);
+  const json = wantsJson(argv);
+  const program = await buildProgram(entry?.name);
   try {
     await program.parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // --help and --version end through here with code 0.
-      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    if (isCommanderError(error)) {
+      // --help ends through here with code 0; commander has printed its own error already.
+      if (error.exitCode === 0) return ExitCode.ok;
+      if (json) {
+        printJson(ERROR_SCHEMA, {
+          error: {
+            exit_code: ExitCode.usage,
+            kind: exitKind(ExitCode.usage),
+            message: error.message.replace(/^error: /, ""),
+            ...(entry ? { command: entry.name } : {}),
+          },
+        });
+      }
+      return ExitCode.usage;
     }
     const cliError =
-      error instanceof CliError
-        ? error
-        : error instanceof DeviceError
-          ? deviceCliError(error)
-          : fileErrorToCliError(error);
-    if (cliError) {
-      process.stderr.write(`microtvm: ${cliError.message}\n`);
-      return cliError.exitCode;
-    }
+      error instanceof CliError ? error : ((await deviceError(error)) ?? fileErrorToCliError(error));
+    if (cliError) return reportFailure(cliError.message, cliError.exitCode, json, entry?.name);
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`microtvm: ${message}\n`);
+    const code = reportFailure(message, ExitCode.failed, json, entry?.name);
     if (process.env.MICROTVM_DEBUG && error instanceof Error && error.stack) {
       process.stderr.write(`${error.stack}\n`);
     }
-    return ExitCode.failed;
+    return code;
   }
+}
+
+function isCommanderError(error: unknown): error is Error & { exitCode: number; code: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === "string" && code.startsWith("commander.");
 }

@@ -110,8 +110,21 @@ export function parseProjectOptions(
   }
 }
 
+/** What a command expects to find in a directory: a generated project, a template, or either. */
+export type ServerDirKind = "project" | "template" | "template-or-project";
+
+/** The one line for a directory without a Project API server, saying what to give instead. */
+export function notAProjectMessage(dir: string, expected: ServerDirKind = "project"): string {
+  const create = `create one with \`microtvm create-project ${dir} <model.tar>\``;
+  if (expected === "project") return `${dir}: not a microtvm project; ${create}`;
+  const builtIn = "a built-in template's name (see microtvm templates)";
+  if (expected === "template")
+    return `${dir}: not a template (no Project API server in it); give a template directory or ${builtIn}`;
+  return `${dir}: not a microtvm project or template (no Project API server in it); give a template directory or ${builtIn}, or ${create}`;
+}
+
 /** Maps an error from the client layer to a CliError carrying the documented exit code. */
-export function cliErrorFrom(error: unknown): unknown {
+export function cliErrorFrom(error: unknown, expected: ServerDirKind = "project"): unknown {
   if (error instanceof CliError) return error;
   if (error instanceof DeviceError) return deviceCliError(error);
   if (error instanceof ProjectOptionError)
@@ -121,14 +134,7 @@ export function cliErrorFrom(error: unknown): unknown {
     if (hint) return new CliError(hint, ExitCode.badInput, { cause: error });
   }
   if (error instanceof ProjectApiServerNotFoundError) {
-    // The client's message spans two lines; the CLI promises one.
-    return new CliError(
-      `No Project API server found in project directory: ${error.projectDir} (looked for ${error.tried
-        .map((name) => name.replace(/^\(.*?\)\s*/, ""))
-        .join(", ")}); give a template directory or a project made by microtvm create-project`,
-      ExitCode.badInput,
-      { cause: error },
-    );
+    return new CliError(notAProjectMessage(error.projectDir, expected), ExitCode.badInput, { cause: error });
   }
   if (
     error instanceof ServerLaunchError ||

@@ -23,3 +23,16 @@ export function cell(value: unknown): string {
   if (Array.isArray(value)) return value.length === 0 ? "-" : value.map(String).join(", ");
   return JSON.stringify(value);
 }
+
+/** `value` rounded to a multiple of `step` (0.1, 0.01, 0.001), without binary-fraction noise. */
+export function roundTo(value: number, step: number): number {
+  const digits = Math.max(0, Math.round(-Math.log10(step)));
+  return Number((Math.round(value / step) * step).toFixed(digits));
+}
+
+/** Microseconds to 0.1 µs: finer than any host or device timer the figures come from. */
+export const roundMicros = (us: number): number => roundTo(us, 0.1);
+/** Throughput in MB/s to 0.01. */
+export const roundMBps = (mbps: number): number => roundTo(mbps, 0.01);
+/** Seconds to 1 ms. */
+export const roundSeconds = (s: number): number => roundTo(s, 0.001);

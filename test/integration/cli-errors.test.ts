@@ -283,32 +283,32 @@ describe("pack", () => {
   const base = ["pack", "--tensors", "tensors.json", "--source", "a.c"];
 
   test("--output naming a directory: exit 3 before any work", () => {
-    const r = cli([...base, "-o", "no-server"]);
+    const r = cli([...base, "--output", "no-server"]);
     assert.equal(r.status, 3, r.stderr);
     assertOneLineError(r.stderr);
     assert.match(r.stderr, /--output no-server is a directory; give the archive's file name/);
   });
 
   test("--output in a directory that does not exist: exit 3", () => {
-    const r = cli([...base, "-o", "missing/dir/model.tar"]);
+    const r = cli([...base, "--output", "missing/dir/model.tar"]);
     assert.equal(r.status, 3, r.stderr);
     assertOneLineError(r.stderr);
     assert.match(r.stderr, /the directory .*missing\/dir does not exist; create it first/);
   });
 
   test("a missing tensor description and a directory given as a source are plain sentences", () => {
-    const missing = cli(["pack", "--tensors", "nope.json", "--source", "a.c", "-o", "m.tar"]);
+    const missing = cli(["pack", "--tensors", "nope.json", "--source", "a.c", "--output", "m.tar"]);
     assert.equal(missing.status, 3, missing.stderr);
     assertOneLineError(missing.stderr);
     assert.match(missing.stderr, /cannot read tensor description: nope\.json does not exist/);
-    const dir = cli(["pack", "--tensors", "tensors.json", "--source", "no-server", "-o", "m.tar"]);
+    const dir = cli(["pack", "--tensors", "tensors.json", "--source", "no-server", "--output", "m.tar"]);
     assert.equal(dir.status, 3, dir.stderr);
     assertOneLineError(dir.stderr);
     assert.match(dir.stderr, /the source no-server is a directory; give a file/);
   });
 
   test("--json prints one document", () => {
-    const r = cli([...base, "-o", "packed.tar", "--json"]);
+    const r = cli([...base, "--output", "packed.tar", "--json"]);
     assert.equal(r.status, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as { schema: string; path: string; bytes: number };
     assert.equal(doc.schema, "microtvm.pack/1");

@@ -44,7 +44,7 @@ test("pack writes an archive that reads back with the described tensors and para
   const out = join(dir, "model.tar");
   const r = cli(
     "pack",
-    "-o",
+    "--output",
     out,
     "--tensors",
     tensors,
@@ -103,14 +103,14 @@ test("pack refuses bad input with exit 3 and writes nothing", (t) => {
     }),
   );
   const out = join(dir, "out.tar");
-  const clash = cli("pack", "-o", out, "--tensors", tensors, "--source", src);
+  const clash = cli("pack", "--output", out, "--tensors", tensors, "--source", src);
   assert.equal(clash.status, 3, clash.stderr);
   assert.match(clash.stderr, /same C identifier a_0/);
   writeFileSync(tensors, "{ not json");
-  const badJson = cli("pack", "-o", out, "--tensors", tensors, "--source", src);
+  const badJson = cli("pack", "--output", out, "--tensors", tensors, "--source", src);
   assert.equal(badJson.status, 3);
   assert.match(badJson.stderr, /not valid JSON/);
-  const missing = cli("pack", "-o", out, "--tensors", join(dir, "nope.json"), "--source", src);
+  const missing = cli("pack", "--output", out, "--tensors", join(dir, "nope.json"), "--source", src);
   assert.equal(missing.status, 3);
   assert.match(missing.stderr, /cannot read tensor description/);
   assert.equal(existsSync(out), false);

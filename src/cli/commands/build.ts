@@ -4,7 +4,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { addProjectOptionFlag, addServerFlags, type ServerFlags } from "../options.js";
 import { interruptible } from "../interrupt.js";
-import { printJson } from "../output.js";
+import { printJson, roundSeconds } from "../output.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
 import { lockProject } from "../project/lock.js";
@@ -30,9 +30,9 @@ export function buildCommand(program: Command): void {
     .option("-f, --force", "delete the project's build/ directory first (a clean build)");
   addProjectOptionFlag(command);
   addServerFlags(command)
-    .option("--json", "print one JSON document (schema microtvm.build/1)")
+    .option("--json", "print one JSON document (schema microtvm.build/2)")
     .option("--report <file.html>", "also write the memory breakdown as a self-contained HTML page")
-    .addHelpText("after", () => builtInOptionsHelp())
+    .addHelpText("after", () => builtInOptionsHelp(["build"]))
     .action(async (dirArg: string, flags: BuildFlags) => {
       let opened: OpenedProject | undefined;
       // Ctrl-C closes the server, which stops what it started (make, the compiler, the flasher).
@@ -73,11 +73,11 @@ export function buildCommand(program: Command): void {
               );
             }
             if (flags.json) {
-              printJson("microtvm.build/1", {
-                projectDir: dir,
+              printJson("microtvm.build/2", {
+                project_dir: dir,
                 options,
                 clean: flags.force === true,
-                durationMs: Date.now() - started,
+                duration_s: roundSeconds((Date.now() - started) / 1000),
                 footprint: footprint ? footprintJson(footprint) : null,
                 ...(reportPath ? { report: reportPath } : {}),
               });

@@ -226,7 +226,7 @@ class Runner {
       template = await this.client(this.templateDir);
     } catch (error) {
       // No server, or one that cannot be started: the input is unusable, not a failed check.
-      throw cliErrorFrom(error);
+      throw cliErrorFrom(error, "template");
     }
     let info: Record<string, unknown> | undefined;
     let first: Promise<Record<string, unknown>> | undefined;
@@ -267,7 +267,7 @@ class Runner {
       checkRequiredOptions(options, declared as never, "generate_project");
     } catch (error) {
       await template.close();
-      throw cliErrorFrom(error);
+      throw cliErrorFrom(error, "template");
     }
 
     const work = this.tempDir();

@@ -57,8 +57,8 @@ export function createProjectCommand(program: Command): void {
   addProjectOptionFlag(command);
   addStandaloneCrtFlag(command);
   addServerFlags(command)
-    .option("--json", "print one JSON document (schema microtvm.create-project/1)")
-    .addHelpText("after", () => builtInOptionsHelp())
+    .option("--json", "print one JSON document (schema microtvm.create-project/2)")
+    .addHelpText("after", () => builtInOptionsHelp(["generate_project"]))
     .action(async (projectDirArg: string, mlfArg: string, flags: CreateFlags) => {
       await createProject(projectDirArg, mlfArg, flags);
     });
@@ -128,12 +128,37 @@ function checkReplaceable(target: string, inputs: { mlf: string; templateDir: st
   }
 }
 
+/**
+ * When the model argument cannot be used and the project argument is an archive file, the two
+ * were most likely given the other way round: say so, with the command as it should be.
+ */
+function swappedArgumentsHint(error: unknown, projectDirArg: string, mlfArg: string): unknown {
+  if (!(error instanceof CliError)) return error;
+  let projectArgIsFile = false;
+  try {
+    projectArgIsFile = statSync(projectDirArg).isFile();
+  } catch {
+    return error;
+  }
+  if (!projectArgIsFile || !/\.(tar|tar\.gz|tgz)$/i.test(projectDirArg)) return error;
+  return new CliError(
+    `${error.message}. The arguments look swapped: the project directory comes first, then the archive: ` +
+      `microtvm create-project ${shellQuote(mlfArg)} ${shellQuote(projectDirArg)}`,
+    error.exitCode,
+    { cause: error },
+  );
+}
+
 async function createProject(projectDirArg: string, mlfArg: string, flags: CreateFlags): Promise<void> {
   // Everything is checked before anything is deleted or created.
   const template = resolveTemplate(flags.template);
   const mlf = resolve(mlfArg);
   const standaloneCrtDir = standaloneCrtDirFrom(flags.standaloneCrtDir);
-  await checkModelArchive(mlf);
+  try {
+    await checkModelArchive(mlf);
+  } catch (error) {
+    throw swappedArgumentsHint(error, projectDirArg, mlfArg);
+  }
   const target = resolve(projectDirArg);
   await lockProject(target, `create-project ${projectDirArg}`);
   const exists = existsSync(target);
@@ -194,11 +219,11 @@ async function createProject(projectDirArg: string, mlfArg: string, flags: Creat
   }
   if (aside) rmSync(aside, { recursive: true, force: true });
   if (flags.json) {
-    printJson("microtvm.create-project/1", {
-      projectDir: target,
-      template: { name: template.name, path: template.dir, builtIn: template.builtIn },
-      modelLibraryFormatPath: info.modelLibraryFormatPath,
-      platformName: info.platformName,
+    printJson("microtvm.create-project/2", {
+      project_dir: target,
+      template: { name: template.name, path: template.dir, built_in: template.builtIn },
+      model_library_format_path: info.modelLibraryFormatPath,
+      platform_name: info.platformName,
       options: given,
       replaced: exists,
     });

@@ -24,7 +24,7 @@ export function doctorCommand(program: Command): void {
     .command("doctor")
     .description("check the tools the templates need (C compiler, make, node, cross compiler, emulator)")
     .option("--template <name>", "check only what this template needs (repeatable)", collect)
-    .option("--json", "print one JSON document (schema microtvm.doctor/1)")
+    .option("--json", "print one JSON document (schema microtvm.doctor/2)")
     .addHelpText(
       "after",
       "\nExit status: 0 when every tool needed by the checked templates works, 1 otherwise." +
@@ -70,11 +70,12 @@ function doctor(options: DoctorOptions): number {
   const ok = templates.every((t) => t.ready);
 
   if (options.json) {
-    printJson("microtvm.doctor/1", {
+    printJson("microtvm.doctor/2", {
       ok,
-      tools: tools.map((t) => ({
+      tools: tools.map(({ debianPackages, ...t }) => ({
         ...t,
-        neededBy: templates.filter((x) => x.needs.includes(t.command)).map((x) => x.name),
+        debian_packages: debianPackages,
+        needed_by: templates.filter((x) => x.needs.includes(t.command)).map((x) => x.name),
       })),
       templates,
     });

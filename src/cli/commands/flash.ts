@@ -22,8 +22,8 @@ export function flashCommand(program: Command): void {
     .argument("<project-dir>", "the generated project");
   addProjectOptionFlag(command);
   addServerFlags(command)
-    .option("--json", "print one JSON document (schema microtvm.flash/1)")
-    .addHelpText("after", () => builtInOptionsHelp())
+    .option("--json", "print one JSON document (schema microtvm.flash/2)")
+    .addHelpText("after", () => builtInOptionsHelp(["flash"]))
     .action(async (dirArg: string, flags: FlashFlags) => {
       let opened: OpenedProject | undefined;
       // Ctrl-C closes the server, which stops what it started (make, the compiler, the flasher).
@@ -41,7 +41,7 @@ export function flashCommand(program: Command): void {
             saveOptions(dir, given);
             const platform = project.info().platformName;
             if (flags.json) {
-              printJson("microtvm.flash/1", { projectDir: dir, platformName: platform, options });
+              printJson("microtvm.flash/2", { project_dir: dir, platform_name: platform, options });
             } else {
               process.stdout.write(`flashed ${dir} (platform ${platform})\n`);
             }

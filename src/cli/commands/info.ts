@@ -30,7 +30,7 @@ export function infoCommand(program: Command): void {
         `${describe(info as unknown as Record<string, unknown>, client.process?.command.file)}\n`,
       );
     } catch (error) {
-      throw cliErrorFrom(error);
+      throw cliErrorFrom(error, "template-or-project");
     } finally {
       await client?.close();
     }

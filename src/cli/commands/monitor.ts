@@ -48,7 +48,9 @@ export function monitorCommand(program: Command): void {
     .option("--json", "print lines on stderr and one JSON summary (schema microtvm.monitor/1) on stdout")
     .addHelpText(
       "after",
-      () => "\nCtrl-C or --duration ends the monitor normally (exit 0).\n" + builtInOptionsHelp(),
+      () =>
+        "\nCtrl-C or --duration ends the monitor normally (exit 0).\n" +
+        builtInOptionsHelp(["open_transport"]),
     )
     .action(async (dirArg: string, flags: MonitorFlags) => {
       await monitor(dirArg, flags);

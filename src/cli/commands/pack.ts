@@ -104,7 +104,7 @@ export function packCommand(program: Command): void {
       "write a Model Library Format v7 archive (AOT, C interface) from C sources and a tensor description, " +
         "or re-pack a system-lib archive for TVM's standalone CRT (--repack-registry)",
     )
-    .requiredOption("-o, --output <file>", "the archive to write (.tar)")
+    .requiredOption("--output <file>", "the archive to write (.tar)")
     .option(
       "--tensors <file>",
       'JSON: {"inputs": [{name, dtype, shape}], "outputs": [...], "workspace_bytes": n}',

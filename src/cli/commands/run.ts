@@ -44,7 +44,6 @@ import {
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
 import { Progress } from "../project/progress.js";
-import { monitorCommand } from "./monitor.js";
 
 interface RunFlags extends ServerFlags {
   input?: string[];
@@ -149,7 +148,7 @@ export function runCommand(program: Command): void {
         "its -o options choose the cached project. With a project directory they apply to this run.\n" +
         "The project is built only when its build stamp (microtvm-build-stamp.json) is missing or\n" +
         "differs: another model archive, other build options, or changed template or runtime files.\n" +
-        builtInOptionsHelp(),
+        builtInOptionsHelp(["generate_project", "build", "flash", "open_transport"]),
     )
     .action(async (targetArg: string, flags: RunFlags) => {
       await runModel(targetArg, flags);
@@ -492,10 +491,4 @@ function printRunText(report: RunReport, top: number): void {
   );
   for (const file of report.written) lines.push(`wrote ${file}`);
   process.stdout.write(`${lines.join("\n")}\n`);
-}
-
-/** Registers `run` and `monitor` (the two commands that talk to a device through a session). */
-export function inferenceCommands(program: Command): void {
-  runCommand(program);
-  monitorCommand(program);
 }

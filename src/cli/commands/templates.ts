@@ -1,54 +1,69 @@
-// `microtvm templates`: the built-in templates and the options each one takes.
+// `microtvm templates`: the built-in templates and the options each one takes, from what `npm run
+// build` recorded of each server's declaration; a template without a current record is asked
+// through its server.
 import type { Command } from "commander";
-import { TemplateProject } from "../../client/index.js";
-import type { ServerInfo } from "../../protocol/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { addServerFlags, launchOptionsFrom, type ServerFlags } from "../options.js";
 import { printJson } from "../output.js";
 import { formatOption } from "../project/describe.js";
+import { recordedDeclaration, type TemplateDeclaration } from "../project/template-options.js";
 import { listBuiltInTemplates } from "../project/templates.js";
+import { projectOptionToWire, type ProjectOption } from "../../protocol/index.js";
 
 interface TemplateEntry {
   name: string;
   path: string;
   platformName: string | null;
-  options: ServerInfo["projectOptions"];
+  options: ProjectOption[];
   error: string | null;
+}
+
+/** Asks the template's server itself (a template whose declaration was not recorded). */
+async function askServer(dir: string, flags: ServerFlags): Promise<TemplateDeclaration> {
+  const { TemplateProject } = await import("../../client/index.js");
+  const project = await TemplateProject.open(dir, launchOptionsFrom(flags));
+  try {
+    const info = project.info();
+    return { platformName: info.platformName, projectOptions: info.projectOptions };
+  } finally {
+    await project.close();
+  }
 }
 
 export function templatesCommand(program: Command): void {
   const command = program
     .command("templates")
     .description("list the built-in templates and their project options")
-    .option("--json", "print one JSON document (schema microtvm.templates/1)");
+    .option("--json", "print one JSON document (schema microtvm.templates/2)");
   addServerFlags(command).action(async (flags: ServerFlags & { json?: boolean }) => {
     const entries: TemplateEntry[] = [];
     for (const template of listBuiltInTemplates()) {
-      let project: TemplateProject | undefined;
+      const entry: TemplateEntry = {
+        name: template.name,
+        path: template.dir,
+        platformName: null,
+        options: [],
+        error: null,
+      };
       try {
-        project = await TemplateProject.open(template.dir, launchOptionsFrom(flags));
-        const info = project.info();
-        entries.push({
-          name: template.name,
-          path: template.dir,
-          platformName: info.platformName,
-          options: info.projectOptions,
-          error: null,
-        });
+        const declared = recordedDeclaration(template.dir) ?? (await askServer(template.dir, flags));
+        entry.platformName = declared.platformName;
+        entry.options = declared.projectOptions;
       } catch (error) {
-        entries.push({
-          name: template.name,
-          path: template.dir,
-          platformName: null,
-          options: [],
-          error: (error as Error).message,
-        });
-      } finally {
-        await project?.close();
+        entry.error = (error as Error).message;
       }
+      entries.push(entry);
     }
     if (flags.json) {
-      printJson("microtvm.templates/1", { templates: entries });
+      printJson("microtvm.templates/2", {
+        templates: entries.map((e) => ({
+          name: e.name,
+          path: e.path,
+          platform_name: e.platformName,
+          options: e.options.map(projectOptionToWire),
+          error: e.error,
+        })),
+      });
     } else {
       const lines: string[] = [];
       for (const entry of entries) {

@@ -132,7 +132,7 @@ export function validateCommand(program: Command): void {
       () =>
         "\nExit codes: 0 every output within tolerance, 1 a tolerance exceeded (or a device error),\n" +
         "2 usage, 3 an input or reference that cannot be used (a missing sample, a wrong size).\n" +
-        builtInOptionsHelp(),
+        builtInOptionsHelp(["generate_project", "build", "flash", "open_transport"]),
     )
     .action(async (targetArg: string, flags: ValidateFlags) => {
       await validateModel(targetArg, flags);

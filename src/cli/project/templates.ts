@@ -6,7 +6,7 @@ import { CliError, ExitCode } from "../exit-codes.js";
 import { builtInTemplatesDir } from "../../device/index.js";
 
 /** Files that make a directory a Project API project (see the client's findServer). */
-const SERVER_FILES = [
+export const SERVER_FILES = [
   "launch_microtvm_api_server.sh",
   "microtvm_api_server.py",
   "microtvm_api_server.sh",
@@ -90,8 +90,7 @@ export function serverDirArgument(arg: string): string {
     const builtIn = looksLikePath ? undefined : listBuiltInTemplates().find((t) => t.name === arg);
     if (builtIn) return builtIn.dir;
     throw new CliError(
-      `No Project API server found in project directory: ${path} (it does not exist); give a template ` +
-        "or project directory, or a built-in template's name " +
+      `${path} does not exist; give a template or project directory, or a built-in template's name ` +
         `(${listBuiltInTemplates()
           .map((t) => t.name)
           .join(", ")})`,
