@@ -63,7 +63,11 @@ export async function main(argv: string[]): Promise<void> {
       throw error;
     });
   }
-  process.exitCode = await run(argv);
+  const code = await run(argv);
+  // An interrupted command has stopped what it started; what is left (a file read still under
+  // way) must not print after the error.
+  if (code === ExitCode.interrupted) process.exit(code);
+  process.exitCode = code;
 }
 
 /** True when `--json` is among the options (before a `--`). */

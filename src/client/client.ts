@@ -65,6 +65,11 @@ export interface ClientOptions {
   stop?: StopOptions;
   /** Runs after a request line is written and before its reply is read (tests step a server here). */
   onRequestWritten?: (line: string) => void | Promise<void>;
+  /**
+   * Cancels the connection: on abort the call in flight fails with the signal's reason, and the
+   * server and what it started are stopped as by close().
+   */
+  signal?: AbortSignal;
 }
 
 export interface GenerateProjectParams {
@@ -97,6 +102,9 @@ export class ProjectApiClient {
   private readonly marginMs: number;
   /** Ends the wait of the call in flight (a line, a timeout, the server's exit, or close()). */
   private settlePending: ((outcome: Wait) => void) | undefined;
+  private markClosed: () => void = () => {};
+  /** Settles when close() has finished. */
+  private readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
 
   constructor(
     private readonly channel: Channel,
@@ -105,6 +113,15 @@ export class ProjectApiClient {
     this.timeouts = { ...DEFAULT_REQUEST_TIMEOUTS, ...options.requestTimeouts };
     void options.process?.exited.then((exit) => this.settlePending?.({ kind: "exit", exit }));
     this.marginMs = options.transportMarginMs ?? 30_000;
+    const { signal } = options;
+    if (signal) {
+      const abort = () => void this.shutDown(signal.reason).catch(() => {});
+      if (signal.aborted) abort();
+      else {
+        signal.addEventListener("abort", abort, { once: true });
+        void this.closed.then(() => signal.removeEventListener("abort", abort));
+      }
+    }
   }
 
   /** Launches the server found in `projectDir` (see findServer for the precedence) and connects. */
@@ -112,6 +129,7 @@ export class ProjectApiClient {
     projectDir: string,
     options: ClientOptions & LaunchOptions = {},
   ): Promise<ProjectApiClient> {
+    options.signal?.throwIfAborted();
     const server = await launchServer(projectDir, options);
     const channel = createStreamChannel(server.fromServer, server.toServer);
     return new ProjectApiClient(channel, { ...options, process: server });
@@ -278,15 +296,23 @@ export class ProjectApiClient {
    * is stopped by the ladder (EOF, ~1 s, SIGTERM, SIGKILL) and reaped. Idempotent.
    */
   close(): Promise<void> {
-    this.closing ??= this.doClose();
+    return this.shutDown();
+  }
+
+  /** close(), failing the call in flight with `reason` (an abort) when it is an Error. */
+  private shutDown(reason?: unknown): Promise<void> {
+    this.closing ??= this.doClose(reason).finally(() => this.markClosed());
     return this.closing;
   }
 
-  private async doClose(): Promise<void> {
+  private async doClose(reason?: unknown): Promise<void> {
     this.shutdown = true;
     this.settlePending?.({
       kind: "aborted",
-      error: new ConnectionShutdownError("connection closed while waiting for a reply"),
+      error:
+        reason instanceof Error
+          ? reason
+          : new ConnectionShutdownError("connection closed while waiting for a reply"),
     });
     const closed = this.channel.close().catch(() => {});
     const server = this.options.process;
@@ -312,6 +338,7 @@ export class ProjectApiClient {
    * that is an error is returned in its slot, after the later replies were taken too.
    */
   private async exchangeAll(requests: readonly Request[]): Promise<{ result?: unknown; error?: unknown }[]> {
+    this.options.signal?.throwIfAborted();
     if (this.shutdown) throw new ConnectionShutdownError("connection already closed");
     const ids = requests.map(() => this.nextId++);
     const lines = requests.map((r, i) =>

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { addProjectOptionFlag, addServerFlags, type ServerFlags } from "../options.js";
-import { interruptible } from "../interrupt.js";
+import { cancellable } from "../cancel.js";
 import { printJson, roundSeconds } from "../output.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
@@ -34,68 +34,64 @@ export function buildCommand(program: Command): void {
     .option("--report <file.html>", "also write the memory breakdown as a self-contained HTML page")
     .addHelpText("after", () => builtInOptionsHelp(["build"]))
     .action(async (dirArg: string, flags: BuildFlags) => {
-      let opened: OpenedProject | undefined;
-      // Ctrl-C closes the server, which stops what it started (make, the compiler, the flasher).
-      await interruptible(
-        () => opened?.project.close(),
-        async (checkpoint) => {
-          const progress = new Progress();
-          const started = Date.now();
-          try {
-            const reportPath = flags.report === undefined ? undefined : checkReportPath(flags.report);
-            await lockProject(dirArg, `build ${dirArg}`);
-            opened = await openGeneratedProject(dirArg, flags.projectOption, "build", flags, progress);
-            const { dir, project, given, options } = opened;
-            checkpoint();
-            if (flags.force) rmSync(join(dir, "build"), { recursive: true, force: true });
-            // The build stamp is written here for templates whose server does not write it.
-            await progress.step(`building ${dir}`, () => buildProject(project, options));
-            saveOptions(dir, given);
-            // Templates that are not ours record no firmware: no footprint then.
-            const footprint = await readProjectFootprint(dir);
-            if (reportPath) {
-              writeReport(
-                reportPath,
-                renderReport({
-                  title: `Build footprint: ${dir}`,
-                  facts: [
-                    ["project", dir],
-                    ["target", footprint?.target ?? "unknown"],
-                    ["built", new Date().toISOString()],
-                    ...(footprint
-                      ? []
-                      : ([
-                          ["footprint", "unavailable: the project's template does not record its firmware"],
-                        ] as const)),
-                  ],
-                  ...(footprint ? { footprint } : {}),
-                }),
-              );
-            }
-            if (flags.json) {
-              printJson("microtvm.build/2", {
-                project_dir: dir,
-                options,
-                clean: flags.force === true,
-                duration_s: roundSeconds((Date.now() - started) / 1000),
-                footprint: footprint ? footprintJson(footprint) : null,
-                ...(reportPath ? { report: reportPath } : {}),
-              });
-            } else {
-              process.stdout.write(`built ${dir}\n`);
-              process.stdout.write(
-                footprint
-                  ? `${formatFootprint(footprint)}\n`
-                  : "footprint: unavailable (the project's template does not record its firmware)\n",
-              );
-              if (reportPath) process.stdout.write(`wrote ${reportPath}\n`);
-            }
-          } catch (error) {
-            throw projectCallError(error, "build");
-          } finally {
-            await opened?.project.close();
+      // Ctrl-C aborts the signal: the server, and what it started (make, the compiler), stop.
+      await cancellable(async (signal) => {
+        const progress = new Progress();
+        const started = Date.now();
+        let opened: OpenedProject | undefined;
+        try {
+          const reportPath = flags.report === undefined ? undefined : checkReportPath(flags.report);
+          await lockProject(dirArg, `build ${dirArg}`);
+          opened = await openGeneratedProject(dirArg, flags.projectOption, "build", flags, progress, {
+            signal,
+          });
+          const { dir, project, given, options } = opened;
+          if (flags.force) rmSync(join(dir, "build"), { recursive: true, force: true });
+          // The build stamp is written here for templates whose server does not write it.
+          await progress.step(`building ${dir}`, () => buildProject(project, options));
+          saveOptions(dir, given);
+          // Templates that are not ours record no firmware: no footprint then.
+          const footprint = await readProjectFootprint(dir);
+          if (reportPath) {
+            writeReport(
+              reportPath,
+              renderReport({
+                title: `Build footprint: ${dir}`,
+                facts: [
+                  ["project", dir],
+                  ["target", footprint?.target ?? "unknown"],
+                  ["built", new Date().toISOString()],
+                  ...(footprint
+                    ? []
+                    : ([["footprint", "unavailable: the project's template does not record its firmware"]] as const)),
+                ],
+                ...(footprint ? { footprint } : {}),
+              }),
+            );
           }
-        },
-      );
+          if (flags.json) {
+            printJson("microtvm.build/2", {
+              project_dir: dir,
+              options,
+              clean: flags.force === true,
+              duration_s: roundSeconds((Date.now() - started) / 1000),
+              footprint: footprint ? footprintJson(footprint) : null,
+              ...(reportPath ? { report: reportPath } : {}),
+            });
+          } else {
+            process.stdout.write(`built ${dir}\n`);
+            process.stdout.write(
+              footprint
+                ? `${formatFootprint(footprint)}\n`
+                : "footprint: unavailable (the project's template does not record its firmware)\n",
+            );
+            if (reportPath) process.stdout.write(`wrote ${reportPath}\n`);
+          }
+        } catch (error) {
+          throw projectCallError(error, "build");
+        } finally {
+          await opened?.project.close();
+        }
+      });
     });
 }

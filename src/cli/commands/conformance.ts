@@ -18,6 +18,7 @@ import {
   describeExit,
 } from "../../client/index.js";
 import { IoTimeoutError, TransportClosedError } from "../../protocol/index.js";
+import { cancellable } from "../cancel.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import {
   addProjectOptionFlag,
@@ -66,32 +67,25 @@ export function conformanceCommand(program: Command): void {
       "print the PASS/FAIL lines on stderr and one JSON document (schema microtvm.conformance/1) on stdout",
     )
     .action(async (templateDir: string, flags: Flags) => {
-      const runner = new Runner(
-        serverDirArgument(templateDir),
-        launchOptionsFrom(flags),
-        flags.json === true,
-      );
-      // Ctrl-C: stop the servers (they run in their own process groups) and remove the temp dirs.
-      const interrupt = () => {
-        void runner.abort().finally(() => {
-          process.stderr.write(
-            "microtvm: interrupted; the servers were stopped and the temporary directories removed\n",
-          );
-          process.exit(ExitCode.interrupted);
-        });
-      };
-      process.once("SIGINT", interrupt);
-      // A reader that goes away (`| head`) ends the process from the EPIPE handler: the
-      // temporary directories still go.
-      const cleanUpOnExit = () => runner.killAndCleanUp();
-      process.on("exit", cleanUpOnExit);
-      try {
-        await runner.runAll(flags);
-      } finally {
-        process.removeListener("SIGINT", interrupt);
-        process.removeListener("exit", cleanUpOnExit);
-        runner.cleanUp();
-      }
+      // Ctrl-C aborts the signal: every server started so far stops, the temporary directories go.
+      const runner = await cancellable(async (signal) => {
+        const runner = new Runner(
+          serverDirArgument(templateDir),
+          { ...launchOptionsFrom(flags), signal },
+          flags.json === true,
+        );
+        // A reader that goes away (`| head`) ends the process from the EPIPE handler: the
+        // temporary directories still go.
+        const cleanUpOnExit = () => runner.killAndCleanUp();
+        process.on("exit", cleanUpOnExit);
+        try {
+          await runner.runAll(flags);
+        } finally {
+          process.removeListener("exit", cleanUpOnExit);
+          runner.cleanUp();
+        }
+        return runner;
+      });
       if (flags.json) {
         printJson("microtvm.conformance/1", {
           template_dir: runner.templateDir,
@@ -135,10 +129,13 @@ class Runner {
 
   constructor(
     readonly templateDir: string,
-    private readonly launch: LaunchOptions,
+    /** How servers are started; its `signal` cancels the run (every server is stopped). */
+    private readonly launch: LaunchOptions & { signal: AbortSignal },
     /** With --json the lines go to stderr, keeping stdout for the one document. */
     private readonly json = false,
-  ) {}
+  ) {
+    launch.signal.addEventListener("abort", () => void this.stopServers(), { once: true });
+  }
 
   private report(line: string): void {
     (this.json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -153,6 +150,8 @@ class Runner {
       this.report(`PASS ${name}`);
       return true;
     } catch (error) {
+      // A cancelled run is not a failed check.
+      this.launch.signal.throwIfAborted();
       this.failed++;
       const why = (error instanceof Error ? error.message.split("\n")[0] : String(error)) ?? "";
       this.results.push({ name, status: "fail", message: why });
@@ -166,10 +165,9 @@ class Runner {
     this.report(`SKIP ${name}: ${why}`);
   }
 
-  /** Stops every server started so far and removes the temporary directories. */
-  async abort(): Promise<void> {
+  /** Stops every server started so far, quickly. */
+  private async stopServers(): Promise<void> {
     await Promise.all(this.servers.map((s) => s.stop({ graceMs: 200, termMs: 1000 })));
-    this.cleanUp();
   }
 
   /**
@@ -199,6 +197,7 @@ class Runner {
     if (flags.mlf) await checkModelArchive(resolve(flags.mlf));
     try {
       await this.lifecycle(flags);
+      this.launch.signal.throwIfAborted();
       await this.rawChecks();
     } finally {
       await Promise.all(this.servers.map((s) => s.stop()));
@@ -413,6 +412,10 @@ class Runner {
   private async raw(): Promise<RawServer> {
     const server = await launchServer(this.templateDir, this.launch);
     this.servers.push(server);
+    if (this.launch.signal.aborted) {
+      await server.stop({ graceMs: 200, termMs: 1000 });
+      this.launch.signal.throwIfAborted();
+    }
     return new RawServer(server);
   }
 

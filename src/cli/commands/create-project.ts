@@ -23,7 +23,7 @@ import {
   type ServerFlags,
 } from "../options.js";
 import { fileErrorToCliError, makeDirectories, removeEmptyDirectories } from "../file-errors.js";
-import { interruptible } from "../interrupt.js";
+import { cancellable } from "../cancel.js";
 import { printJson } from "../output.js";
 import { checkModelArchive } from "../project/archive.js";
 import { builtInOptionsHelp } from "../project/describe.js";
@@ -184,29 +184,27 @@ async function createProject(projectDirArg: string, mlfArg: string, flags: Creat
     modelLibraryFormatPath: "",
   };
   try {
-    await interruptible(
-      () => templateProject?.close(),
-      async (checkpoint) => {
-        templateProject = await TemplateProject.open(
-          template.dir,
-          serverLaunchOptions(flags, progress, () => given.verbose === true),
-        );
-        given = parseProjectOptions(flags.projectOption, templateProject.info().projectOptions);
-        checkpoint();
-        if (exists) {
-          aside = `${target}.replaced-${process.pid}`;
-          renameSync(target, aside);
-        }
-        started = true;
-        const tp = templateProject;
-        const generated = await progress.step(`generating ${target} from ${mlf}`, () =>
-          tp.generateProject(mlf, target, given, standaloneCrtDir ? { standaloneCrtDir } : {}),
-        );
-        info = generated.info();
-        await generated.close();
-        saveOptions(target, given, template.name);
-      },
-    );
+    // Ctrl-C aborts the signal: the template's server, and what it started, stop.
+    await cancellable(async (signal) => {
+      templateProject = await TemplateProject.open(template.dir, {
+        ...serverLaunchOptions(flags, progress, () => given.verbose === true),
+        signal,
+      });
+      given = parseProjectOptions(flags.projectOption, templateProject.info().projectOptions);
+      signal.throwIfAborted();
+      if (exists) {
+        aside = `${target}.replaced-${process.pid}`;
+        renameSync(target, aside);
+      }
+      started = true;
+      const tp = templateProject;
+      const generated = await progress.step(`generating ${target} from ${mlf}`, () =>
+        tp.generateProject(mlf, target, given, standaloneCrtDir ? { standaloneCrtDir } : {}),
+      );
+      info = generated.info();
+      await generated.close();
+      saveOptions(target, given, template.name);
+    });
   } catch (error) {
     await templateProject?.close();
     // Nothing half-made is left behind: the new directory goes, the old one comes back.

@@ -1,6 +1,7 @@
 // `microtvm doctor`: are the tools each template needs installed and working, and if not, which
 // Debian packages to install.
 import type { Command } from "commander";
+import { cancellable } from "../cancel.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { printJson } from "../output.js";
 import { listBuiltInTemplates } from "../project/templates.js";
@@ -30,8 +31,9 @@ export function doctorCommand(program: Command): void {
       "\nExit status: 0 when every tool needed by the checked templates works, 1 otherwise." +
         "\nOptional tools (python3) are reported but never fail the check.",
     )
-    .action((options: DoctorOptions) => {
-      process.exitCode = doctor(options);
+    .action(async (options: DoctorOptions) => {
+      // The probes run synchronously; a Ctrl-C during one ends the command when it returns.
+      process.exitCode = await cancellable(async () => doctor(options), { immediate: true });
     });
 }
 

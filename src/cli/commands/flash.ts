@@ -1,12 +1,12 @@
 // `microtvm flash <project-dir>`: put a built project onto its device through its server.
 import type { Command } from "commander";
 import { addProjectOptionFlag, addServerFlags, type ServerFlags } from "../options.js";
-import { interruptible } from "../interrupt.js";
+import { cancellable } from "../cancel.js";
 import { printJson } from "../output.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
-import { openGeneratedProject, type OpenedProject } from "../project/generated.js";
 import { lockProject } from "../project/lock.js";
+import { openGeneratedProject, type OpenedProject } from "../project/generated.js";
 import { saveOptions } from "../../device/index.js";
 import { Progress } from "../project/progress.js";
 
@@ -25,32 +25,31 @@ export function flashCommand(program: Command): void {
     .option("--json", "print one JSON document (schema microtvm.flash/2)")
     .addHelpText("after", () => builtInOptionsHelp(["flash"]))
     .action(async (dirArg: string, flags: FlashFlags) => {
-      let opened: OpenedProject | undefined;
-      // Ctrl-C closes the server, which stops what it started (make, the compiler, the flasher).
-      await interruptible(
-        () => opened?.project.close(),
-        async (checkpoint) => {
-          const progress = new Progress();
-          try {
-            // The server says what flashing did (the host template: that there is nothing to do).
-            await lockProject(dirArg, `flash ${dirArg}`);
-            opened = await openGeneratedProject(dirArg, flags.projectOption, "flash", flags, progress, true);
-            const { dir, project, given, options } = opened;
-            checkpoint();
-            await progress.step(`flashing ${dir}`, () => project.flash(options));
-            saveOptions(dir, given);
-            const platform = project.info().platformName;
-            if (flags.json) {
-              printJson("microtvm.flash/2", { project_dir: dir, platform_name: platform, options });
-            } else {
-              process.stdout.write(`flashed ${dir} (platform ${platform})\n`);
-            }
-          } catch (error) {
-            throw projectCallError(error, "flash");
-          } finally {
-            await opened?.project.close();
+      // Ctrl-C aborts the signal: the server, and what it started (the flasher), stop.
+      await cancellable(async (signal) => {
+        const progress = new Progress();
+        let opened: OpenedProject | undefined;
+        try {
+          // The server says what flashing did (the host template: that there is nothing to do).
+          await lockProject(dirArg, `flash ${dirArg}`);
+          opened = await openGeneratedProject(dirArg, flags.projectOption, "flash", flags, progress, {
+            showOutput: true,
+            signal,
+          });
+          const { dir, project, given, options } = opened;
+          await progress.step(`flashing ${dir}`, () => project.flash(options));
+          saveOptions(dir, given);
+          const platform = project.info().platformName;
+          if (flags.json) {
+            printJson("microtvm.flash/2", { project_dir: dir, platform_name: platform, options });
+          } else {
+            process.stdout.write(`flashed ${dir} (platform ${platform})\n`);
           }
-        },
-      );
+        } catch (error) {
+          throw projectCallError(error, "flash");
+        } finally {
+          await opened?.project.close();
+        }
+      });
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { ProjectApiClient } from "../../client/index.js";
 import type { WireProjectOption } from "../../protocol/index.js";
 import { addServerFlags, cliErrorFrom, launchOptionsFrom, type ServerFlags } from "../options.js";
+import { cancellable } from "../cancel.js";
 import { cell, formatTable, printJson } from "../output.js";
 import { serverDirArgument } from "../project/templates.js";
 
@@ -17,24 +18,33 @@ export function infoCommand(program: Command): void {
       "--json",
       'print one JSON document: {"schema": "microtvm.info/1", ...the server_info_query reply}',
     );
-  addServerFlags(command).action(async (dir: string, flags: ServerFlags & { json?: boolean }) => {
-    let client: ProjectApiClient | undefined;
-    try {
-      client = await ProjectApiClient.launch(serverDirArgument(dir), launchOptionsFrom(flags));
-      const info = await client.serverInfoQueryWire();
-      if (flags.json) {
-        printJson("microtvm.info/1", info as unknown as Record<string, unknown>);
-        return;
-      }
-      process.stdout.write(
-        `${describe(info as unknown as Record<string, unknown>, client.process?.command.file)}\n`,
-      );
-    } catch (error) {
-      throw cliErrorFrom(error, "template-or-project");
-    } finally {
-      await client?.close();
+  addServerFlags(command).action((dir: string, flags: ServerFlags & { json?: boolean }) =>
+    // Ctrl-C aborts the signal, which stops the server.
+    cancellable((signal) => info(dir, flags, signal)),
+  );
+}
+
+async function info(
+  dir: string,
+  flags: ServerFlags & { json?: boolean },
+  signal: AbortSignal,
+): Promise<void> {
+  let client: ProjectApiClient | undefined;
+  try {
+    client = await ProjectApiClient.launch(serverDirArgument(dir), { ...launchOptionsFrom(flags), signal });
+    const info = await client.serverInfoQueryWire();
+    if (flags.json) {
+      printJson("microtvm.info/1", info as unknown as Record<string, unknown>);
+      return;
     }
-  });
+    process.stdout.write(
+      `${describe(info as unknown as Record<string, unknown>, client.process?.command.file)}\n`,
+    );
+  } catch (error) {
+    throw cliErrorFrom(error, "template-or-project");
+  } finally {
+    await client?.close();
+  }
 }
 
 function describe(info: Record<string, unknown>, serverFile: string | undefined): string {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { inspectDocument, MlfError, openMlf, type InspectDocument } from "../../mlf/index.js";
+import { cancellable } from "../cancel.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { printJson } from "../output.js";
 
@@ -45,25 +46,29 @@ export function inspectCommand(program: Command): void {
     )
     .argument("<archive>", "the MLF archive or an extracted directory")
     .option("--json", `print a JSON document (schema microtvm.inspect/1, see docs/inspect-schema.md)`)
-    .action(async (archive: string, opts: { json?: boolean }) => {
-      let doc: InspectDocument;
-      try {
-        doc = inspectDocument(await openMlf(archive));
-      } catch (error) {
-        if (error instanceof MlfError)
-          // The reader's message usually names the path already.
-          throw new CliError(
-            `${error.message.includes(archive) ? "" : `${archive}: `}${error.message} [${error.code}]`,
-            ExitCode.badInput,
-            {
-              cause: error,
-            },
-          );
-        throw error;
-      }
-      if (opts.json) {
-        const { schema, ...body } = doc;
-        printJson(schema, body);
-      } else process.stdout.write(summary(doc));
-    });
+    .action((archive: string, opts: { json?: boolean }) =>
+      cancellable(() => inspect(archive, opts), { immediate: true }),
+    );
+}
+
+async function inspect(archive: string, opts: { json?: boolean }): Promise<void> {
+  let doc: InspectDocument;
+  try {
+    doc = inspectDocument(await openMlf(archive));
+  } catch (error) {
+    if (error instanceof MlfError)
+      // The reader's message usually names the path already.
+      throw new CliError(
+        `${error.message.includes(archive) ? "" : `${archive}: `}${error.message} [${error.code}]`,
+        ExitCode.badInput,
+        {
+          cause: error,
+        },
+      );
+    throw error;
+  }
+  if (opts.json) {
+    const { schema, ...body } = doc;
+    printJson(schema, body);
+  } else process.stdout.write(summary(doc));
 }

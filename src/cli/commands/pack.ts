@@ -4,6 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { writeFile } from "node:fs/promises";
 import { MlfError, parseParams, repackRegistryCount, writeMlf, type WriteTensor } from "../../mlf/index.js";
+import { cancellable } from "../cancel.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { fileErrorToCliError } from "../file-errors.js";
 import { printJson } from "../output.js";
@@ -122,93 +123,83 @@ export function packCommand(program: Command): void {
     .option("--target <target...>", "target strings", ["c -keys=cpu"])
     .option("--workspace <bytes>", "workspace bytes (overrides workspace_bytes in --tensors)")
     .option("--json", "print one JSON document (schema microtvm.pack/1)")
-    .action(
-      async (opts: {
-        output: string;
-        tensors?: string;
-        source?: string[];
-        repackRegistry?: string;
-        header?: string;
-        params?: string;
-        relay?: string;
-        module: string;
-        target: string[];
-        workspace?: string;
-        json?: boolean;
-      }) => {
-        checkOutputPath(opts.output);
-        if (opts.repackRegistry !== undefined) {
-          if (opts.tensors !== undefined || opts.source !== undefined)
-            throw new CliError("--repack-registry takes no --tensors or --source", ExitCode.usage);
-          await repackRegistry(opts.repackRegistry, opts.output, opts.json);
-          return;
-        }
-        if (opts.tensors === undefined || opts.source === undefined)
-          throw new CliError(
-            "pack needs --tensors and --source (or --repack-registry <archive>)",
-            ExitCode.usage,
-          );
-        const tensorsFile = opts.tensors;
-        const sourceFiles = opts.source;
-        let desc: TensorFile;
-        try {
-          desc = JSON.parse(
-            (await readInput(tensorsFile, "tensor description")).toString("utf8"),
-          ) as TensorFile;
-        } catch (error) {
-          if (error instanceof CliError) throw error;
-          throw new CliError(
-            `${tensorsFile}: not valid JSON (${(error as Error).message})`,
-            ExitCode.badInput,
-          );
-        }
-        const workspace =
-          opts.workspace !== undefined
-            ? /^\d+$/.test(opts.workspace)
-              ? Number(opts.workspace)
-              : Number.NaN
-            : (desc.workspace_bytes ?? 0);
-        if (!Number.isInteger(workspace) || workspace < 0)
-          throw new CliError(
-            `${opts.workspace !== undefined ? "--workspace" : `workspace_bytes in ${tensorsFile}`} must be a non-negative integer, got ${JSON.stringify(opts.workspace ?? desc.workspace_bytes)}`,
-            ExitCode.usage,
-          );
-        const sources = await Promise.all(
-          sourceFiles.map(async (s) => ({ name: basename(s), content: await readInput(s, "source") })),
-        );
-        try {
-          const params = opts.params
-            ? parseParams(await readInput(opts.params, "parameters"), opts.params)
-            : [];
-          const tar = await writeMlf({
-            moduleName: opts.module,
-            sources,
-            header: opts.header ? (await readInput(opts.header, "header")).toString("utf8") : undefined,
-            inputs: checkTensors(desc.inputs, "inputs", tensorsFile),
-            outputs: checkTensors(desc.outputs, "outputs", tensorsFile),
-            workspaceBytes: workspace,
-            parameters: params.map((p) => ({ name: p.name, dtype: p.dtype, shape: p.shape, data: p.raw })),
-            relay: opts.relay ? (await readInput(opts.relay, "Relay text")).toString("utf8") : undefined,
-            targets: opts.target,
-            output: opts.output,
-          });
-          if (opts.json) {
-            printJson("microtvm.pack/1", {
-              path: resolve(opts.output),
-              bytes: tar.length,
-              format_version: 7,
-              module: opts.module,
-            });
-          } else {
-            process.stdout.write(
-              `wrote ${opts.output} (${tar.length} bytes, Model Library Format version 7)\n`,
-            );
-          }
-        } catch (error) {
-          if (error instanceof MlfError)
-            throw new CliError(`${error.message} [${error.code}]`, ExitCode.badInput, { cause: error });
-          throw error;
-        }
-      },
+    .action((opts: PackFlags) => cancellable(() => pack(opts), { immediate: true }));
+}
+
+interface PackFlags {
+  output: string;
+  tensors?: string;
+  source?: string[];
+  repackRegistry?: string;
+  header?: string;
+  params?: string;
+  relay?: string;
+  module: string;
+  target: string[];
+  workspace?: string;
+  json?: boolean;
+}
+
+async function pack(opts: PackFlags): Promise<void> {
+  checkOutputPath(opts.output);
+  if (opts.repackRegistry !== undefined) {
+    if (opts.tensors !== undefined || opts.source !== undefined)
+      throw new CliError("--repack-registry takes no --tensors or --source", ExitCode.usage);
+    await repackRegistry(opts.repackRegistry, opts.output, opts.json);
+    return;
+  }
+  if (opts.tensors === undefined || opts.source === undefined)
+    throw new CliError("pack needs --tensors and --source (or --repack-registry <archive>)", ExitCode.usage);
+  const tensorsFile = opts.tensors;
+  const sourceFiles = opts.source;
+  let desc: TensorFile;
+  try {
+    desc = JSON.parse((await readInput(tensorsFile, "tensor description")).toString("utf8")) as TensorFile;
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`${tensorsFile}: not valid JSON (${(error as Error).message})`, ExitCode.badInput);
+  }
+  const workspace =
+    opts.workspace !== undefined
+      ? /^\d+$/.test(opts.workspace)
+        ? Number(opts.workspace)
+        : Number.NaN
+      : (desc.workspace_bytes ?? 0);
+  if (!Number.isInteger(workspace) || workspace < 0)
+    throw new CliError(
+      `${opts.workspace !== undefined ? "--workspace" : `workspace_bytes in ${tensorsFile}`} must be a non-negative integer, got ${JSON.stringify(opts.workspace ?? desc.workspace_bytes)}`,
+      ExitCode.usage,
     );
+  const sources = await Promise.all(
+    sourceFiles.map(async (s) => ({ name: basename(s), content: await readInput(s, "source") })),
+  );
+  try {
+    const params = opts.params ? parseParams(await readInput(opts.params, "parameters"), opts.params) : [];
+    const tar = await writeMlf({
+      moduleName: opts.module,
+      sources,
+      header: opts.header ? (await readInput(opts.header, "header")).toString("utf8") : undefined,
+      inputs: checkTensors(desc.inputs, "inputs", tensorsFile),
+      outputs: checkTensors(desc.outputs, "outputs", tensorsFile),
+      workspaceBytes: workspace,
+      parameters: params.map((p) => ({ name: p.name, dtype: p.dtype, shape: p.shape, data: p.raw })),
+      relay: opts.relay ? (await readInput(opts.relay, "Relay text")).toString("utf8") : undefined,
+      targets: opts.target,
+      output: opts.output,
+    });
+    if (opts.json) {
+      printJson("microtvm.pack/1", {
+        path: resolve(opts.output),
+        bytes: tar.length,
+        format_version: 7,
+        module: opts.module,
+      });
+    } else {
+      process.stdout.write(`wrote ${opts.output} (${tar.length} bytes, Model Library Format version 7)\n`);
+    }
+  } catch (error) {
+    if (error instanceof MlfError)
+      throw new CliError(`${error.message} [${error.code}]`, ExitCode.badInput, { cause: error });
+    throw error;
+  }
 }

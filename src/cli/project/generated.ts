@@ -42,7 +42,7 @@ export function serverLaunchOptions(
 /**
  * Checks `dirArg` is a directory, launches its server and resolves the options for `method`.
  * The server's output is shown when --verbose is given, when the resolved `verbose` option is
- * true, or always with `showOutput`.
+ * true, or always with `showOutput`. Aborting `signal` stops the server and fails the call in flight.
  */
 export async function openGeneratedProject(
   dirArg: string,
@@ -50,7 +50,7 @@ export async function openGeneratedProject(
   method: string,
   flags: ServerFlags,
   progress: Progress,
-  showOutput = false,
+  { showOutput = false, signal }: { showOutput?: boolean; signal?: AbortSignal } = {},
 ): Promise<OpenedProject> {
   const dir = resolve(dirArg);
   if (!existsSync(dir))
@@ -61,10 +61,10 @@ export async function openGeneratedProject(
   if (!statSync(dir).isDirectory())
     throw new CliError(`${dir} is a file; give a generated project directory`, ExitCode.badInput);
   let options: ProjectOptions = {};
-  const project = await GeneratedProject.open(
-    dir,
-    serverLaunchOptions(flags, progress, () => showOutput || options.verbose === true),
-  );
+  const project = await GeneratedProject.open(dir, {
+    ...serverLaunchOptions(flags, progress, () => showOutput || options.verbose === true),
+    signal,
+  });
   try {
     const declared = project.info().projectOptions;
     const given = parseProjectOptions(assignments, declared, method);
