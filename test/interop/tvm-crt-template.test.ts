@@ -118,7 +118,7 @@ describe("TVM's crt template driven by the microtvm CLI", () => {
       max_abs_difference_exclusive: number;
     };
     const repacked = join(work, "v4-wide.tar");
-    const packed = await runCli(["pack", "--repack-registry", archive, "-o", repacked]);
+    const packed = await runCli(["pack", "--repack-registry", archive, "--output", repacked]);
     assert.equal(packed.code, 0, packed.stderr);
     assert.match(
       packed.stdout,
