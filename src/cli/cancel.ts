@@ -10,8 +10,27 @@ export function interruptedError(): CliError {
   return new CliError(INTERRUPTED_MESSAGE, ExitCode.interrupted);
 }
 
+/** Aborted by the first Ctrl-C; one per process, as there is one command per process. */
+const controller = new AbortController();
+let listening = false;
+
 /**
- * Runs `work` with a signal that SIGINT aborts. However `work` then fails (a closed server, a
+ * From now on Ctrl-C aborts the command's signal instead of killing the process. Called at
+ * start-up, before the command's module loads, so that an early Ctrl-C is not lost.
+ */
+export function handleInterrupts(): void {
+  if (listening) return;
+  listening = true;
+  process.on("SIGINT", () => controller.abort(interruptedError()));
+}
+
+/** True once Ctrl-C was pressed. */
+export function interrupted(): boolean {
+  return controller.signal.aborted;
+}
+
+/**
+ * Runs `work` with the signal that Ctrl-C aborts. However `work` then fails (a closed server, a
  * closed session, the signal's own reason), the command ends as interrupted; work that finished
  * before the abort took effect stands. With `immediate` (work that starts no process and leaves
  * nothing to undo: reading an archive, probing tools) the command ends at once instead.
@@ -20,19 +39,17 @@ export async function cancellable<T>(
   work: (signal: AbortSignal) => Promise<T>,
   { immediate = false }: { immediate?: boolean } = {},
 ): Promise<T> {
-  const controller = new AbortController();
-  const onSigint = () => controller.abort(interruptedError());
-  process.on("SIGINT", onSigint);
+  handleInterrupts();
+  const { signal } = controller;
+  signal.throwIfAborted();
   const aborted = new Promise<never>((_, reject) =>
-    controller.signal.addEventListener("abort", () => reject(interruptedError()), { once: true }),
+    signal.addEventListener("abort", () => reject(interruptedError()), { once: true }),
   );
   aborted.catch(() => {});
   try {
-    return await (immediate ? Promise.race([work(controller.signal), aborted]) : work(controller.signal));
+    return await (immediate ? Promise.race([work(signal), aborted]) : work(signal));
   } catch (error) {
-    if (controller.signal.aborted) throw interruptedError();
+    if (signal.aborted) throw interruptedError();
     throw error;
-  } finally {
-    process.removeListener("SIGINT", onSigint);
   }
 }

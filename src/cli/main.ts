@@ -3,6 +3,7 @@
 // only, and the command's module loads what its work needs.
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
+import { handleInterrupts, interrupted, interruptedError } from "./cancel.js";
 import { COMMANDS, PROGRAM_DESCRIPTION, findCommand, topLevelHelp } from "./catalog.js";
 import { CliError, ExitCode, exitKind } from "./exit-codes.js";
 import { fileErrorToCliError } from "./file-errors.js";
@@ -107,8 +108,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const entry = findCommand(argv[0]!);
   const json = wantsJson(argv);
+  handleInterrupts();
   const program = await buildProgram(entry?.name);
   try {
+    // A Ctrl-C while the command was loading ends it before it starts anything.
+    if (interrupted()) throw interruptedError();
     await program.parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
   } catch (error) {

@@ -76,7 +76,7 @@ test("bad input: a directory without a server is exit 3; a bad option value is e
   t.after(() => rmSync(empty, { recursive: true, force: true }));
   const none = await runCli(["conformance", empty]);
   assert.equal(none.status, 3, none.stderr);
-  assert.match(none.stderr, /No Project API server found in project directory/);
+  assert.match(none.stderr, /: not a template \(no Project API server in it\)/);
   assert.equal(none.stdout, "");
 
   const bad = await conformance(t, loopback, ["-o", "max_read_bytes=12abc"]);

@@ -3,7 +3,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../helpers/paths.js";
@@ -63,7 +63,7 @@ test("SIGINT during build: exit 130, one line, no server or compiler left runnin
   assert.ok(compiling, `the build started its compile (stderr: ${stderr})`);
   assert.equal(signal, null, `the CLI ends itself rather than dying of the signal (stderr: ${stderr})`);
   assert.equal(code, 130, stderr);
-  assert.match(stderr, /^microtvm: interrupted; the project's server and what it started were stopped$/m);
+  assert.match(stderr, /^microtvm: interrupted; everything the command started was stopped$/m);
   const gone = await waitUntil(() => processesMatching(SLEEP).length === 0, 5_000);
   assert.ok(gone, `still running:\n${processesMatching(SLEEP).join("\n")}`);
   assert.deepEqual(processesMatching(join(project, "microtvm_api_server.js")), []);
@@ -71,12 +71,16 @@ test("SIGINT during build: exit 130, one line, no server or compiler left runnin
 
 /**
  * Runs `microtvm <args>` with every server launch slowed by `delaySec` (MICROTVM_NODE, which the
- * templates' launch scripts honour, names a wrapper that sleeps first) and sends SIGINT after
- * `afterMs`, while the server is still starting.
+ * templates' launch scripts honour, names a wrapper that sleeps first) and sends SIGINT as soon as
+ * the wrapper runs, while the server is still starting.
  */
-async function interruptWhileStarting(args: string[], delaySec: number, afterMs: number) {
-  const wrapper = join(work, "slow-node");
-  writeFileSync(wrapper, `#!/bin/sh\nsleep ${delaySec}\nexec "${process.execPath}" "$@"\n`);
+async function interruptWhileStarting(args: string[], delaySec: number) {
+  const started = join(work, `server-starting-${args[0]}`);
+  const wrapper = join(work, `slow-node-${args[0]}`);
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh\ntouch "${started}"\nsleep ${delaySec}\nexec "${process.execPath}" "$@"\n`,
+  );
   chmodSync(wrapper, 0o755);
   const child = spawn(process.execPath, [bin, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
@@ -86,9 +90,11 @@ async function interruptWhileStarting(args: string[], delaySec: number, afterMs:
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
   child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
-  const timer = setTimeout(() => child.kill("SIGINT"), afterMs);
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-  clearTimeout(timer);
+  const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+  const starting = await waitUntil(() => existsSync(started), 60_000);
+  child.kill("SIGINT");
+  const code = await closed;
+  assert.ok(starting, `the server launch began (stderr: ${stderr})`);
   return { code, stdout, stderr };
 }
 
@@ -102,14 +108,39 @@ test("SIGINT while the server is still starting: build and run stop instead of c
   });
   assert.equal(created.status, 0, created.stderr);
 
-  const build = await interruptWhileStarting(["build", project], 1.5, 500);
+  const build = await interruptWhileStarting(["build", project], 3);
   assert.equal(build.code, 130, build.stderr);
   assert.doesNotMatch(build.stderr, /building .*: done/, "the build did not go ahead");
   assert.equal(build.stdout, "");
 
-  const run = await interruptWhileStarting(["run", project], 1.5, 500);
+  const run = await interruptWhileStarting(["run", project], 3);
   assert.equal(run.code, 130, run.stderr);
   assert.doesNotMatch(run.stderr, /building /, "the run did not go ahead");
   assert.equal(run.stdout, "");
   assert.deepEqual(processesMatching(join(project, "microtvm_api_server.js")), []);
+});
+
+test("SIGINT in any command that starts a server: the same exit, line and --json error document", async (t) => {
+  if (!requireCommand(t, "make", "make (Debian: apt-get install make)")) return;
+  const project = join(work, "any-command");
+  const created = spawnSync(process.execPath, [bin, "create-project", project, sine], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.equal(created.status, 0, created.stderr);
+  for (const args of [
+    ["info", project],
+    ["flash", project],
+    ["conformance", "host"],
+    ["create-project", join(work, "never-made"), sine],
+  ]) {
+    const r = await interruptWhileStarting([...args, "--json"], 3);
+    assert.equal(r.code, 130, `${args[0]}: ${r.stderr}`);
+    assert.match(r.stderr, /^microtvm: interrupted; everything the command started was stopped$/m, args[0]);
+    const doc = JSON.parse(r.stdout) as { schema: string; error: { kind: string; exit_code: number } };
+    assert.equal(doc.schema, "microtvm.error/1");
+    assert.deepEqual([doc.error.kind, doc.error.exit_code], ["interrupted", 130]);
+  }
+  assert.equal(existsSync(join(work, "never-made")), false, "create-project left nothing behind");
+  assert.deepEqual(processesMatching(project), []);
 });

@@ -57,15 +57,36 @@ before(() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 describe("info and conformance find servers by path or built-in name", () => {
-  test("a directory without a server: exit 3 and one line naming what was looked for", () => {
+  test("a directory without a server: exit 3 and one line saying it is no project and what to do", () => {
     const r = cli(["info", "no-server"]);
     assert.equal(r.status, 3, r.stderr);
     assert.equal(r.stdout, "");
     assertOneLineError(r.stderr);
     assert.match(
       r.stderr,
-      /No Project API server found in project directory: .*no-server \(looked for launch_microtvm_api_server\.sh/,
+      /no-server: not a microtvm project or template \(no Project API server in it\); give a template directory/,
     );
+    for (const command of ["build", "flash", "run", "monitor"]) {
+      const project = cli([command, "no-server"]);
+      assert.equal(project.status, 3, project.stderr);
+      assertOneLineError(project.stderr);
+      assert.match(
+        project.stderr,
+        /no-server: not a microtvm project; create one with `microtvm create-project .*no-server <model\.tar>`/,
+        command,
+      );
+    }
+  });
+
+  test("create-project with its arguments swapped: a hint with the command the right way round", () => {
+    const r = cli(["create-project", sine, "fresh-proj"]);
+    assert.equal(r.status, 3, r.stderr);
+    assertOneLineError(r.stderr);
+    assert.match(
+      r.stderr,
+      /The arguments look swapped: the project directory comes first, then the archive: microtvm create-project fresh-proj .*sine\.tar$/m,
+    );
+    assert.equal(existsSync(join(work, "fresh-proj")), false);
   });
 
   test("a file where a directory is expected: exit 3, says it is a file", () => {
@@ -325,6 +346,31 @@ describe("help", () => {
       assert.match(r.stdout, /Project options of the built-in templates/, name);
       assert.match(r.stdout, /^ {2}host:$/m, name);
     }
+  });
+
+  test("each command's help lists only the options that apply to it, and starts no server", () => {
+    // The templates' launch scripts run $MICROTVM_NODE: a wrapper that leaves a mark if run.
+    const mark = join(work, "a-server-started");
+    const wrapper = join(work, "marking-node");
+    writeFileSync(wrapper, `#!/bin/sh\ntouch "${mark}"\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 });
+    const cases: [string, RegExp, RegExp | undefined][] = [
+      ["create-project", /^ {4}cc=STR$/m, undefined],
+      ["build", /^ {4}cflags=STR$/m, undefined],
+      ["flash", /^ {4}verbose=true\|false$/m, /^ {4}cflags=/m],
+      ["monitor", /^ {4}verbose=true\|false$/m, /^ {4}cflags=/m],
+      ["run", /^ {4}cflags=STR$/m, undefined],
+    ];
+    for (const [name, listed, notListed] of cases) {
+      const r = cli([name, "--help"], { env: { MICROTVM_NODE: wrapper } });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /Project options of the built-in templates for this command/, name);
+      assert.match(r.stdout, listed, name);
+      if (notListed) assert.doesNotMatch(r.stdout, notListed, name);
+    }
+    for (const args of [["templates"], ["templates", "--json"], ["--help"], ["doctor", "--help"]]) {
+      assert.equal(cli(args, { env: { MICROTVM_NODE: wrapper } }).status, 0, args.join(" "));
+    }
+    assert.equal(existsSync(mark), false, "no server was started for help or templates");
   });
 
   test("repeatable flags do not show an empty default", () => {

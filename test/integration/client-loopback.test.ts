@@ -123,6 +123,6 @@ test("microtvm info prints a table, or one JSON document with --json", async (t)
 
   const missing = await runCli(["info", join(work, "nothing-here")]);
   assert.equal(missing.status, 3);
-  assert.match(missing.stderr, /No Project API server found/);
+  assert.match(missing.stderr, /nothing-here does not exist; give a template or project directory/);
   assert.deepEqual(processesMentioning(work), []);
 });

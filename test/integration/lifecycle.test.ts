@@ -83,10 +83,10 @@ after(() => {
 describe("microtvm templates / doctor", () => {
   test("templates --json lists host with its options", async () => {
     const doc = json(await cli(["templates", "--json"]));
-    assert.equal(doc.schema, "microtvm.templates/1");
+    assert.equal(doc.schema, "microtvm.templates/2");
     const host = (doc.templates as Array<Record<string, unknown>>).find((t) => t.name === "host");
     assert.ok(host, "the host template is listed");
-    assert.equal(host.platformName, "host");
+    assert.equal(host.platform_name, "host");
     assert.equal(host.error, null);
     const options = host.options as Array<{ name: string; type: string; default: unknown }>;
     const byName = new Map(options.map((o) => [o.name, o]));
@@ -116,8 +116,8 @@ describe("microtvm templates / doctor", () => {
     if (!toolchain(t)) return;
     const run = await cli(["doctor", "--json", "--template", "host"]);
     const doc = json(run);
-    assert.equal(doc.schema, "microtvm.doctor/1");
-    const tools = doc.tools as Array<{ command: string; found: boolean; debianPackages: string[] }>;
+    assert.equal(doc.schema, "microtvm.doctor/2");
+    const tools = doc.tools as Array<{ command: string; found: boolean; debian_packages: string[] }>;
     assert.deepEqual(
       tools.map((x) => x.command),
       [
@@ -134,7 +134,7 @@ describe("microtvm templates / doctor", () => {
         "nrfjprog",
       ],
     );
-    assert.deepEqual(tools.find((x) => x.command === "arm-none-eabi-gcc")!.debianPackages, [
+    assert.deepEqual(tools.find((x) => x.command === "arm-none-eabi-gcc")!.debian_packages, [
       "gcc-arm-none-eabi",
       "libnewlib-arm-none-eabi",
     ]);
@@ -192,10 +192,10 @@ describe("microtvm create-project / build / flash", () => {
         "--json",
       ]),
     );
-    assert.equal(created.schema, "microtvm.create-project/1");
-    assert.equal(created.projectDir, dir);
-    assert.equal(created.platformName, "host");
-    assert.equal(created.modelLibraryFormatPath, join(dir, "model.tar"));
+    assert.equal(created.schema, "microtvm.create-project/2");
+    assert.equal(created.project_dir, dir);
+    assert.equal(created.platform_name, "host");
+    assert.equal(created.model_library_format_path, join(dir, "model.tar"));
     assert.deepEqual(
       created.options,
       { workspace_size_bytes: 65536, cflags: "-O1" },
@@ -203,7 +203,7 @@ describe("microtvm create-project / build / flash", () => {
     );
 
     const built = json(await cli(["build", dir, "--json"]));
-    assert.equal(built.schema, "microtvm.build/1");
+    assert.equal(built.schema, "microtvm.build/2");
     assert.equal(
       (built.options as Record<string, unknown>).workspace_size_bytes,
       65536,
@@ -226,7 +226,7 @@ describe("microtvm create-project / build / flash", () => {
     const flashed = await cli(["flash", dir]);
     assert.equal(flashed.status, 0, flashed.stderr);
     assert.match(flashed.stderr, /nothing to do on the host/);
-    assert.equal(json(await cli(["flash", dir, "--json"])).schema, "microtvm.flash/1");
+    assert.equal(json(await cli(["flash", dir, "--json"])).schema, "microtvm.flash/2");
 
     // The alias, and --force on a generated project: replaced, options from the new command only.
     const replaced = json(await cli(["create", dir, exampleSine, "--force", "--json"]));

@@ -3,7 +3,7 @@
 // reply comes back on its stdout (--write-fd 1), then stdin closes and the server exits.
 import { spawnSync } from "node:child_process";
 import { findServer } from "../../client/index.js";
-import { serverInfoFromWire, type ProjectOption, type ServerInfo } from "../../protocol/index.js";
+import { serverInfoFromWire, type ServerInfo } from "../../protocol/index.js";
 
 const QUERY_TIMEOUT_MS = 15_000;
 
