@@ -150,15 +150,9 @@ describe("--json documents match docs/schemas", () => {
     const built = succeeds(["build", project], "microtvm.build/2");
     assert.equal(Number((built.duration_s as number).toFixed(3)), built.duration_s, "seconds to 1 ms");
     succeeds(["flash", project], "microtvm.flash/2");
-    const run = succeeds(["run", project, "--repeat", "2", "--number", "1"], "microtvm.run/1");
-    const timing = run.timing as Record<string, unknown>;
-    for (const key of ["device_us_median", "round_trip_us_median"]) {
-      const us = timing[key] as number;
-      assert.equal(Number(us.toFixed(1)), us, `${key} in µs to 0.1`);
-    }
+    succeeds(["run", project, "--repeat", "2", "--number", "1"], "microtvm.run/1");
     fails(["run", project, "--input", "nope=x.bin"], 2, "usage", /nope/);
-    const monitored = succeeds(["monitor", project, "--duration", "1"], "microtvm.monitor/1");
-    assert.equal(Number((monitored.seconds as number).toFixed(3)), monitored.seconds, "seconds to 1 ms");
+    succeeds(["monitor", project, "--duration", "1"], "microtvm.monitor/1");
   });
 
   test("every schema in docs/schemas was met by a successful command", (t) => {

@@ -205,7 +205,11 @@ test("invalid and unsafe archives exit 3 with the reason", () => {
       const r = cli("inspect", path, "--json");
       assert.equal(r.status, 3, `${path}: ${r.stderr}`);
       assert.match(r.stderr, reason);
-      assert.equal(r.stdout, "");
+      // With --json, stdout holds the error document, with the same one-line message.
+      const doc = JSON.parse(r.stdout) as { schema: string; error: { kind: string; message: string } };
+      assert.equal(doc.schema, "microtvm.error/1");
+      assert.equal(doc.error.kind, "bad_input");
+      assert.match(doc.error.message, reason);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
