@@ -100,7 +100,7 @@ function fails(args: string[], code: number, kind: string, message: RegExp): voi
 }
 
 describe("--json documents match docs/schemas", () => {
-  test("info, templates, doctor, inspect, pack, conformance", () => {
+  test("info, templates, doctor, devices, inspect, pack, conformance", () => {
     const info = succeeds(["info", "host"], "microtvm.info/1");
     assert.equal(info.platform_name, "host");
     fails(["info", "no-server"], 3, "bad_input", /not a microtvm project or template/);
@@ -115,6 +115,10 @@ describe("--json documents match docs/schemas", () => {
     const doctor = validDocument(doctorRun.stdout, "microtvm.doctor/2");
     assert.equal(doctor.ok, doctorRun.status === 0);
     fails(["doctor", "--template", "nope"], 2, "usage", /unknown template "nope"/);
+
+    const devices = succeeds(["devices"], "microtvm.devices/1");
+    assert.ok(Array.isArray(devices.ports));
+    fails(["devices", "--bogus"], 2, "usage", /unknown option '--bogus'/);
 
     succeeds(["inspect", sine], "microtvm.inspect/1");
     fails(["inspect", "junk.tar"], 3, "bad_input", /junk\.tar/);
