@@ -135,7 +135,7 @@ describe("--json documents match docs/schemas", () => {
     fails(["conformance", "no-server"], 3, "bad_input", /not a template/);
   });
 
-  test("create-project, build, flash, run, monitor", (t) => {
+  test("create-project, build, flash, run, profile, monitor", (t) => {
     const project = join(work, "proj");
     const created = succeeds(["create-project", project, sine], "microtvm.create-project/2");
     assert.equal(created.project_dir, project);
@@ -156,6 +156,8 @@ describe("--json documents match docs/schemas", () => {
     succeeds(["flash", project], "microtvm.flash/2");
     succeeds(["run", project, "--repeat", "2", "--number", "1"], "microtvm.run/1");
     fails(["run", project, "--input", "nope=x.bin"], 2, "usage", /nope/);
+    succeeds(["profile", project], "microtvm.profile/1");
+    fails(["profile", "missing"], 3, "bad_input", /does not exist/);
     succeeds(["monitor", project, "--duration", "1"], "microtvm.monitor/1");
   });
 
