@@ -24,6 +24,11 @@ export function handleInterrupts(): void {
   process.on("SIGINT", () => controller.abort(interruptedError()));
 }
 
+/** The signal Ctrl-C aborts, for waits that happen outside {@link cancellable} (a busy project's lock). */
+export function interruptSignal(): AbortSignal {
+  return controller.signal;
+}
+
 /** True once Ctrl-C was pressed. */
 export function interrupted(): boolean {
   return controller.signal.aborted;

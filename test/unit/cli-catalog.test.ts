@@ -31,11 +31,12 @@ test("each catalog entry matches the command its module defines", async () => {
 });
 
 test("exit kinds are the exit codes' names in snake_case", () => {
-  assert.deepEqual([0, 1, 2, 3, 130, 77].map(exitKind), [
+  assert.deepEqual([0, 1, 2, 3, 4, 130, 77].map(exitKind), [
     "ok",
     "failed",
     "usage",
     "bad_input",
+    "busy",
     "interrupted",
     "failed",
   ]);

@@ -2,6 +2,7 @@
 // the project's lock for as long as the command runs (it is released when the process exits).
 // The lock files live in the cache directory, keyed by the project's real path, so a project
 // that is renamed aside (create-project --force) or not generated yet (run <archive>) is covered.
+import { interruptSignal, interruptedError } from "../cancel.js";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, realpathSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
@@ -52,10 +53,13 @@ export async function lockProject(
     mkdirSync(dirname(file), { recursive: true });
     await acquireLock(file, `microtvm ${command}`, {
       waitMs: waitMs(env),
+      // Ctrl-C ends a wait for a busy project.
+      signal: interruptSignal(),
       what,
       onWait: (holder) => process.stderr.write(`microtvm: waiting for ${what}: ${describeHolder(holder)}\n`),
     });
   } catch (error) {
+    if (interruptSignal().aborted) throw interruptedError();
     if (error instanceof LockBusyError)
       throw new CliError(
         `${error.message}; wait for it to finish (or set MICROTVM_LOCK_WAIT_SEC to wait)`,
