@@ -117,7 +117,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "validate",
     aliases: [],
     usage: "[options] <project-or-archive>",
-    summary: "compare a device's outputs with a reference: error metrics",
+    summary: "compare outputs with a reference: error metrics",
     load: async () => (await import("./commands/validate.js")).validateCommand,
   },
 ];

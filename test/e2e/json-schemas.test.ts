@@ -154,7 +154,7 @@ describe("--json documents match docs/schemas", () => {
     const built = succeeds(["build", project], "microtvm.build/2");
     assert.equal(Number((built.duration_s as number).toFixed(3)), built.duration_s, "seconds to 1 ms");
     succeeds(["flash", project], "microtvm.flash/2");
-    succeeds(["run", project, "--repeat", "2", "--number", "1"], "microtvm.run/1");
+    succeeds(["run", project, "--repeat", "2", "--number", "1"], "microtvm.run/2");
     fails(["run", project, "--input", "nope=x.bin"], 2, "usage", /nope/);
     succeeds(["profile", project], "microtvm.profile/1");
     fails(["profile", "missing"], 3, "bad_input", /does not exist/);

@@ -63,7 +63,9 @@ export function buildCommand(program: Command): void {
                   ["built", new Date().toISOString()],
                   ...(footprint
                     ? []
-                    : ([["footprint", "unavailable: the project's template does not record its firmware"]] as const)),
+                    : ([
+                        ["footprint", "unavailable: the project's template does not record its firmware"],
+                      ] as const)),
                 ],
                 ...(footprint ? { footprint } : {}),
               }),

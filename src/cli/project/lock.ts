@@ -4,10 +4,11 @@
 // that is renamed aside (create-project --force) or not generated yet (run <archive>) is covered.
 import { interruptSignal, interruptedError } from "../cancel.js";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, realpathSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { acquireLock, describeHolder, LockBusyError } from "../../server/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
+import { fileErrorToCliError, makeDirectories } from "../file-errors.js";
 import { cacheRoot } from "../../device/index.js";
 
 /** `MICROTVM_LOCK_WAIT_SEC`: how long a command waits for a busy project (default 0: refuse at once). */
@@ -50,7 +51,16 @@ export async function lockProject(
   const file = projectLockFile(dir, env);
   const what = `project ${resolve(dir)}`;
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    // One level at a time: a recursive mkdir under /proc never returns.
+    try {
+      makeDirectories(dirname(file));
+    } catch (error) {
+      throw new CliError(
+        `cannot create the project cache lock directory ${dirname(file)}: ${fileErrorToCliError(error)?.message ?? (error as Error).message}; set MICROTVM_CACHE_DIR to a writable directory`,
+        ExitCode.badInput,
+        { cause: error },
+      );
+    }
     await acquireLock(file, `microtvm ${command}`, {
       waitMs: waitMs(env),
       // Ctrl-C ends a wait for a busy project.
