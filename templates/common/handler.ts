@@ -119,7 +119,7 @@ export abstract class TemplateProjectHandler<Options extends object> implements 
     start: FirmwareStartOptions,
     describeFailure: (error: Error) => string,
   ): Promise<FirmwareProcess> {
-    await this.closeTransport();
+    await this.stopFirmware();
     try {
       this.firmware = await FirmwareProcess.start(command, this.serverDir, this.log, start);
     } catch (error) {
@@ -128,7 +128,17 @@ export abstract class TemplateProjectHandler<Options extends object> implements 
     return this.firmware;
   }
 
+  /**
+   * Ends the transport and releases the build directory: another server (TVM's client leaves its
+   * first server running) may now build, flash or open this project.
+   */
   async closeTransport(): Promise<void> {
+    await this.stopFirmware();
+    this.releaseBuildLock();
+  }
+
+  /** Stops the firmware process the transport talks to, if one runs. */
+  protected async stopFirmware(): Promise<void> {
     const firmware = this.firmware;
     if (!firmware) return;
     this.firmware = undefined;
@@ -153,6 +163,10 @@ export abstract class TemplateProjectHandler<Options extends object> implements 
   async shutdown(): Promise<void> {
     this.stopBuild(true);
     await this.closeTransport();
+    this.releaseBuildLock();
+  }
+
+  private releaseBuildLock(): void {
     this.buildLock?.release();
     this.buildLock = undefined;
   }
@@ -176,7 +190,8 @@ export abstract class TemplateProjectHandler<Options extends object> implements 
 
   /**
    * One server at a time builds, flashes or runs a project: the first such call takes the lock and
-   * the server keeps it until it exits; another server's call is refused naming the holder.
+   * the server keeps it until close_transport or until it exits; another server's call meanwhile
+   * is refused naming the holder.
    */
   private lockBuildDirectory(method: string): void {
     if (this.buildLock) return;

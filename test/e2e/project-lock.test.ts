@@ -70,6 +70,27 @@ test("a second server on the same project is refused its build with a ServerErro
   );
 });
 
+test("a server releases the build directory at close_transport, so a second server may use the project", async (t) => {
+  if (!requireCommand(t, "cc", "a C compiler")) return;
+  // TVM's client leaves its first server running after shutdown(); the next one must not be refused.
+  const first = await GeneratedProject.open(project);
+  const second = await GeneratedProject.open(project);
+  t.after(async () => {
+    await first.close();
+    await second.close();
+  });
+  await first.build({});
+  await first.flash({});
+  const transport = first.transport();
+  await transport.open();
+  await transport.close();
+  await second.flash({});
+  const again = second.transport();
+  await again.open();
+  await assert.rejects(first.flash({}), /the build directory of .* is busy: `host server flash in .*`/);
+  await again.close();
+});
+
 test("concurrent runs with -o workspace_size_bytes=4096 and default never exit 0 on the other's firmware", async (t) => {
   if (!requireCommand(t, "cc", "a C compiler")) return;
   for (const wait of ["0", "300"]) {
