@@ -279,12 +279,29 @@ describe("validate on the host template", () => {
     const unknown = doc.samples.find((s) => s.name === "unknown")!.outputs[0]!;
     assert.deepEqual([unknown.device_top1, unknown.reference_top1], [3, 0]);
 
-    const text = await cli(["validate", k.archive, "--input", `Reshape_1=${k.folder}`, "--reference", file]);
+    const page = join(work, "validate-report.html");
+    const text = await cli([
+      "validate",
+      k.archive,
+      "--input",
+      `Reshape_1=${k.folder}`,
+      "--reference",
+      file,
+      "--report",
+      page,
+    ]);
     assert.equal(text.code, 1, text.stderr);
     assert.match(
       text.stdout,
       new RegExp(`^FAILED .*output "output" max_abs ${want.max_abs_error}, limit max_abs <= 0`, "m"),
     );
+    // --report: the same metrics and verdict on one self-contained page (no script, no fetches).
+    assert.match(text.stdout, new RegExp(`^wrote ${page.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"));
+    const html = readFileSync(page, "utf8");
+    assert.match(html, /<section id="metrics">/);
+    assert.match(html, /class="verdict fail"[^>]*>FAILED /);
+    assert.match(html, new RegExp(`<td(?: class="num")?>${want.max_abs_error}</td>`));
+    assert.doesNotMatch(html, /<script|(?:src|href)="https?:/);
 
     // --tolerance: a looser max_abs passes; a top-1 requirement still fails.
     const loose = await cli([

@@ -35,6 +35,9 @@ import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/
 import { deviceRunError, runSamplesInSession } from "../inference/samples-session.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { Progress } from "../project/progress.js";
+import { readProjectFootprint } from "../project/footprint.js";
+import { checkReportPath, writeReport } from "../report/file.js";
+import { renderReport } from "../report/html.js";
 
 interface ValidateFlags extends ServerFlags {
   input?: string[];
@@ -47,6 +50,7 @@ interface ValidateFlags extends ServerFlags {
   build: boolean;
   timeout?: number;
   json?: boolean;
+  report?: string;
   standaloneCrtDir?: string;
 }
 
@@ -127,6 +131,7 @@ export function validateCommand(program: Command): void {
   addStandaloneCrtFlag(command);
   addServerFlags(command)
     .option("--json", "print one JSON document (schema microtvm.validate/1)")
+    .option("--report <file.html>", "also write the metrics as a self-contained HTML page")
     .addHelpText(
       "after",
       () =>
@@ -163,6 +168,7 @@ class ServerLog {
 
 async function validateModel(targetArg: string, flags: ValidateFlags): Promise<void> {
   const limits = parseLimits(flags.tolerance);
+  const reportPath = flags.report === undefined ? undefined : checkReportPath(flags.report);
   const progress = new Progress();
   const open = new Set<() => Promise<void>>();
   let interrupted = false;
@@ -236,8 +242,12 @@ async function validateModel(targetArg: string, flags: ValidateFlags): Promise<v
   } finally {
     process.removeListener("SIGINT", onSigint);
   }
-  if (flags.json) printValidateJson(report, limits);
-  else printValidateText(report, limits);
+  if (reportPath) await writeValidateReport(reportPath, report, limits);
+  if (flags.json) printValidateJson(report, limits, reportPath);
+  else {
+    printValidateText(report, limits);
+    if (reportPath) process.stdout.write(`wrote ${reportPath}\n`);
+  }
   if (!report.verdict.passed) process.exitCode = ExitCode.failed;
 }
 
@@ -377,6 +387,26 @@ function printValidateText(report: ValidationReport, limits: readonly ToleranceL
     ),
   );
   lines.push("");
+  lines.push(formatTable(METRIC_COLUMNS, metricRows(report)));
+  lines.push("");
+  lines.push(verdictLine(report, limits));
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+const METRIC_COLUMNS = [
+  "output",
+  "elements",
+  "max abs err",
+  "mean abs err",
+  "rmse",
+  "l2 rel err",
+  "cosine",
+  "top-1",
+];
+
+/** One row per output (and an overall row for several), as the table and the report show them. */
+function metricRows(report: ValidationReport): string[][] {
+  const { model, verdict } = report;
   const row = (name: string, m: ErrorMetrics) => [
     name,
     String(m.elements),
@@ -387,35 +417,57 @@ function printValidateText(report: ValidationReport, limits: readonly ToleranceL
     figure(m.cosineSimilarity),
     top1(m),
   ];
-  lines.push(
-    formatTable(
-      ["output", "elements", "max abs err", "mean abs err", "rmse", "l2 rel err", "cosine", "top-1"],
-      [
-        ...verdict.metrics.outputs.map((m, index) => row(outputName(model, index), m)),
-        ...(model.outputs.length > 1 ? [row("overall", verdict.metrics.overall)] : []),
-      ],
-    ),
-  );
-  lines.push("");
+  return [
+    ...verdict.metrics.outputs.map((m, index) => row(outputName(model, index), m)),
+    ...(model.outputs.length > 1 ? [row("overall", verdict.metrics.overall)] : []),
+  ];
+}
+
+/** `PASSED: …` or `FAILED (…): …`, naming the limits and where they came from. */
+function verdictLine(report: ValidationReport, limits: readonly ToleranceLimit[] | undefined): string {
+  const { model, verdict } = report;
   const source = limits
     ? "--tolerance"
     : "default: integer outputs exact, float outputs within 1e-5 relative";
   const failed = verdict.checks.filter((c) => !c.passed);
-  if (failed.length === 0) {
-    lines.push(
-      `PASSED: ${[...new Set(verdict.checks.map(limitText))].join(", ")} on every output (${source})`,
-    );
-  } else {
-    lines.push(
-      `FAILED (${source}): ${failed
-        .map(
-          (c) =>
-            `output ${JSON.stringify(outputName(model, c.output ?? 0))} ${c.metric} ${figure(c.actual)}, limit ${limitText(c)}`,
-        )
-        .join("; ")}`,
-    );
-  }
-  process.stdout.write(`${lines.join("\n")}\n`);
+  if (failed.length === 0)
+    return `PASSED: ${[...new Set(verdict.checks.map(limitText))].join(", ")} on every output (${source})`;
+  return `FAILED (${source}): ${failed
+    .map(
+      (c) =>
+        `output ${JSON.stringify(outputName(model, c.output ?? 0))} ${c.metric} ${figure(c.actual)}, limit ${limitText(c)}`,
+    )
+    .join("; ")}`;
+}
+
+/** `--report`: the metrics, the verdict and the firmware's memory, as one self-contained page. */
+async function writeValidateReport(
+  path: string,
+  report: ValidationReport,
+  limits: readonly ToleranceLimit[] | undefined,
+): Promise<void> {
+  const { model, run, target } = report;
+  const footprint = await readProjectFootprint(target.dir).catch(() => undefined);
+  writeReport(
+    path,
+    renderReport({
+      title: `Validation: ${model.name}`,
+      facts: [
+        ["project", target.dir],
+        ["model", `${model.name} (${model.executor} executor)`],
+        ["reference", referenceText(report.reference)],
+        ["samples", `${run.results.length} in one session, ${figure(run.seconds)} s`],
+        ["validated", new Date().toISOString()],
+      ],
+      metrics: {
+        title: "Error metrics against the reference",
+        columns: METRIC_COLUMNS,
+        rows: metricRows(report),
+        verdict: { ok: report.verdict.passed, text: verdictLine(report, limits) },
+      },
+      ...(footprint ? { footprint } : {}),
+    }),
+  );
 }
 
 /** A metric for JSON: NaN and infinities (not JSON numbers) become null. */
@@ -435,7 +487,11 @@ function metricsJson(m: ErrorMetrics): Record<string, unknown> {
   };
 }
 
-function printValidateJson(report: ValidationReport, limits: readonly ToleranceLimit[] | undefined): void {
+function printValidateJson(
+  report: ValidationReport,
+  limits: readonly ToleranceLimit[] | undefined,
+  reportPath: string | undefined,
+): void {
   const { target, model, samples, run, verdict, reference } = report;
   printJson("microtvm.validate/1", {
     project_dir: target.dir,
@@ -487,5 +543,6 @@ function printValidateJson(report: ValidationReport, limits: readonly ToleranceL
       })),
     },
     passed: verdict.passed,
+    ...(reportPath ? { report: reportPath } : {}),
   });
 }
