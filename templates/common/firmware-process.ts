@@ -45,6 +45,8 @@ export class FirmwareProcess {
   private queued = 0;
   private ended = false;
   private closing = false;
+  /** Whether close() has sent the firmware a signal (a signal death is then ours, not news). */
+  private signalled = false;
   private exitInfo: FirmwareExit | undefined;
   private readonly exitPromise: Promise<FirmwareExit>;
   private wake: (() => void) | undefined;
@@ -62,7 +64,10 @@ export class FirmwareProcess {
     this.exitPromise = new Promise((resolve) => {
       child.once("exit", (code, signal) => {
         this.exitInfo = { code, signal };
-        if (!this.closing) this.log.info(`firmware ${describeExit(this.exitInfo)}${this.tailForLog()}`);
+        // A death by a signal we did not send is news even when it is noticed during close_transport
+        // (the host closes the transport when it sees the pipe end).
+        if (!this.closing || (signal !== null && !this.signalled))
+          this.log.info(`firmware ${describeExit(this.exitInfo)}${this.tailForLog()}`);
         this.notify();
         for (const settle of [...this.pendingWrites]) settle(new TransportClosedError());
         resolve(this.exitInfo);
@@ -207,6 +212,7 @@ export class FirmwareProcess {
   }
 
   private signal(signal: NodeJS.Signals): void {
+    this.signalled = true;
     try {
       this.child.kill(signal);
     } catch {
