@@ -811,6 +811,44 @@ static void test_platform(void) {
         "whole pool after frees");
   CHECK(TVMPlatformMemoryFree(c, dev) == kTvmErrorNoError, "free c");
 
+  {
+    /* First fit over multi-page allocations and the gaps between them: the scan steps over
+     * each allocation whole and must still find every gap that fits, and only those. */
+    void* blocks[4];
+    void* small = NULL;
+    void* big = NULL;
+    void* again = NULL;
+    const size_t page = 256;
+    for (i = 0; i < 4; i++) {
+      CHECK(TVMPlatformMemoryAllocate(3 * page, dev, &blocks[i]) == kTvmErrorNoError,
+            "alloc block %u", (unsigned)i);
+    }
+    for (i = 1; i < 4; i++) {
+      CHECK((uint8_t*)blocks[i] == (uint8_t*)blocks[i - 1] + 3 * page,
+            "blocks are contiguous (%u)", (unsigned)i);
+    }
+    CHECK(TVMPlatformMemoryFree(blocks[1], dev) == kTvmErrorNoError, "free block 1");
+    /* Four pages do not fit the three-page gap: the first fit is past the last block. */
+    CHECK(TVMPlatformMemoryAllocate(4 * page, dev, &big) == kTvmErrorNoError &&
+              (uint8_t*)big == (uint8_t*)blocks[3] + 3 * page,
+          "a larger block goes past the gap");
+    /* One page fits the gap: it is taken at its start, then the rest of it. */
+    CHECK(TVMPlatformMemoryAllocate(page, dev, &small) == kTvmErrorNoError && small == blocks[1],
+          "a small block fills the gap from its start");
+    CHECK(TVMPlatformMemoryAllocate(2 * page, dev, &again) == kTvmErrorNoError &&
+              (uint8_t*)again == (uint8_t*)blocks[1] + page,
+          "the rest of the gap is found after the small block");
+    CHECK(TVMPlatformMemoryFree(again, dev) == kTvmErrorNoError, "free rest");
+    CHECK(TVMPlatformMemoryFree(small, dev) == kTvmErrorNoError, "free small");
+    CHECK(TVMPlatformMemoryFree(big, dev) == kTvmErrorNoError, "free big");
+    CHECK(TVMPlatformMemoryFree(blocks[0], dev) == kTvmErrorNoError, "free block 0");
+    CHECK(TVMPlatformMemoryFree(blocks[2], dev) == kTvmErrorNoError, "free block 2");
+    CHECK(TVMPlatformMemoryFree(blocks[3], dev) == kTvmErrorNoError, "free block 3");
+    CHECK(TVMPlatformMemoryAllocate((size_t)TVM_WORKSPACE_SIZE_BYTES, dev, &c) == kTvmErrorNoError,
+          "whole pool after the gap test");
+    CHECK(TVMPlatformMemoryFree(c, dev) == kTvmErrorNoError, "free whole pool");
+  }
+
   CHECK(format(text, sizeof(text), "%s-%d", "abcdef", 42) == 7 && strcmp(text, "abcdef-") == 0,
         "format is bounded: '%s'", text);
   CHECK(format(text, sizeof(text), "%d", 5) == 1 && strcmp(text, "5") == 0, "format short");

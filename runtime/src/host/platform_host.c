@@ -51,8 +51,13 @@ tvm_crt_error_t TVMPlatformMemoryAllocate(size_t n, DLDevice dev, void** out) {
   }
   /* n == 0 still gets a page, so that every allocation has a distinct address. */
   pages = n == 0 ? 1 : (n + MTVM_PAGE_SIZE - 1) / MTVM_PAGE_SIZE;
+  /* First fit. A used page met here always starts an allocation (allocations are skipped whole),
+   * so the scan steps over each one at once: its cost grows with the number of live allocations,
+   * not with the pages they cover. Generated operators allocate and free workspace many times per
+   * inference while the RPC server's buffers sit at the bottom of the pool. */
   for (p = 0; p < MTVM_PAGE_COUNT; p++) {
     if (g_page_used[p]) {
+      p += g_run_pages[p] > 0 ? g_run_pages[p] - 1 : 0;
       run_len = 0;
       run_start = p + 1;
       continue;

@@ -52,8 +52,11 @@ tvm_crt_error_t TVMPlatformMemoryAllocate(size_t n, DLDevice dev, void** out) {
     return kTvmErrorPlatformNoMemory;
   }
   want = n == 0u ? 1u : (n + BLOCK_BYTES - 1u) / BLOCK_BYTES;
+  /* A busy block met here always starts an allocation, which is stepped over whole: operators
+   * allocate workspace many times per inference above the RPC server's long-lived buffers. */
   for (b = 0; b < BLOCK_COUNT; b++) {
     if (g_busy[b]) {
+      b += g_run[b] > 0u ? g_run[b] - 1u : 0u;
       free_run = 0;
       start = b + 1u;
     } else if (++free_run == want) {
