@@ -24,6 +24,11 @@ export function crc16Update(crc: number, data: Uint8Array, start = 0, end = data
   return value;
 }
 
+/** Continues `crc` over one byte. */
+export function crc16Step(crc: number, byte: number): number {
+  return ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ byte) & 0xff]!;
+}
+
 /** CRC-16 of `data` starting from 0xFFFF. */
 export function crc16(data: Uint8Array): number {
   return crc16Update(CRC16_INIT, data);

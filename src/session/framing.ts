@@ -7,7 +7,7 @@
  * `ff fd` through the payload. The unframer delivers a payload only after its CRC checked out;
  * corrupted, cut-off or oversized frames are dropped whole and reported through `onDrop`.
  */
-import { CRC16_INIT, crc16Update } from "./crc16.js";
+import { CRC16_INIT, crc16Step, crc16Update } from "./crc16.js";
 
 export const ESCAPE_START = 0xff;
 export const PACKET_START = 0xfd;
@@ -18,16 +18,22 @@ const START_CRC = crc16Update(CRC16_INIT, START_SEQUENCE);
 
 function escapedLength(data: Uint8Array): number {
   let n = data.length;
-  for (const b of data) if (b === ESCAPE_START) n++;
+  for (let at = data.indexOf(ESCAPE_START); at !== -1; at = data.indexOf(ESCAPE_START, at + 1)) n++;
   return n;
 }
 
+/** Copies `data` into `out` at `at` with every ff doubled; runs without ff go in one copy each. */
 function putEscaped(out: Uint8Array, at: number, data: Uint8Array): number {
-  for (const b of data) {
-    out[at++] = b;
-    if (b === ESCAPE_START) out[at++] = ESCAPE_START;
+  let from = 0;
+  for (;;) {
+    const ff = data.indexOf(ESCAPE_START, from);
+    const end = ff === -1 ? data.length : ff + 1;
+    out.set(data.subarray(from, end), at);
+    at += end - from;
+    if (ff === -1) return at;
+    out[at++] = ESCAPE_START;
+    from = end;
   }
-  return at;
 }
 
 /** The wire bytes of one packet; `prefix` puts the lone `fe` first (a fresh framer does). */
@@ -156,6 +162,22 @@ export class Unframer {
   /** Consumes all of `data`; payloads and drops are reported synchronously. */
   write(data: Uint8Array): void {
     for (let i = 0; i < data.length; i++) {
+      // Inside a payload, a run of bytes up to the next ff is copied and checksummed in one go:
+      // the byte-by-byte machine below only sees escapes and the fields around the payload.
+      if (this.state === State.Payload && !this.sawEscape) {
+        const room = this.payloadLength - this.received;
+        const limit = Math.min(data.length, i + room);
+        let end = data.indexOf(ESCAPE_START, i);
+        if (end === -1 || end > limit) end = limit;
+        if (end > i) {
+          this.crc = crc16Update(this.crc, data, i, end);
+          if (this.payload !== null) this.payload.set(data.subarray(i, end), this.received);
+          this.received += end - i;
+          if (this.received === this.payloadLength) this.state = State.Crc;
+          i = end - 1;
+          continue;
+        }
+      }
       const byte = data[i]!;
       if (this.state === State.FindStart) {
         if (this.sawEscape && byte === PACKET_START) this.beginPacket();
@@ -174,11 +196,11 @@ export class Unframer {
           this.drop("invalid-escape");
           continue;
         }
-        if (this.state !== State.Crc) this.crc = crc16Update(this.crc, data, i, i + 1);
+        if (this.state !== State.Crc) this.crc = crc16Step(this.crc, byte);
         if (byte === ESCAPE_START) this.acceptByte(byte);
         continue;
       }
-      if (this.state !== State.Crc) this.crc = crc16Update(this.crc, data, i, i + 1);
+      if (this.state !== State.Crc) this.crc = crc16Step(this.crc, byte);
       if (byte === ESCAPE_START) this.sawEscape = true;
       else this.acceptByte(byte);
     }
