@@ -3,6 +3,8 @@
 
 #include "microtvm/crc16.h"
 
+#include <string.h>
+
 /* Escaped bytes are staged here before each write: small enough for any stack. */
 #define MTVM_FRAMER_CHUNK 64
 
@@ -246,7 +248,30 @@ tvm_crt_error_t mtvm_unframer_write(mtvm_unframer_t* unframer, const uint8_t* da
                                     size_t* consumed) {
   size_t i;
   for (i = 0; i < len; i++) {
-    uint8_t byte = data[i];
+    uint8_t byte;
+    /* Inside a payload, the bytes up to the next ff (or the payload's end) are checksummed and
+     * copied as one run; only escapes and the fields around the payload go byte by byte. */
+    if (unframer->state == kMtvmUnframerPayload && !unframer->saw_escape) {
+      size_t room = unframer->payload_len - unframer->payload_received;
+      size_t run = len - i < room ? len - i : room;
+      const uint8_t* ff = (const uint8_t*)memchr(data + i, MTVM_FRAMING_ESCAPE_START, run);
+      if (ff != NULL) {
+        run = (size_t)(ff - (data + i));
+      }
+      if (run > 0) {
+        unframer->crc = mtvm_crc16_update(unframer->crc, data + i, run);
+        if (!unframer->oversized) {
+          memcpy(unframer->buffer + unframer->payload_received, data + i, run);
+        }
+        unframer->payload_received += (uint32_t)run;
+        if (unframer->payload_received == unframer->payload_len) {
+          unframer->state = kMtvmUnframerCrc;
+        }
+        i += run - 1;
+        continue;
+      }
+    }
+    byte = data[i];
     if (unframer->state == kMtvmUnframerFindStart) {
       if (unframer->saw_escape && byte == MTVM_FRAMING_PACKET_START) {
         begin_packet(unframer);
