@@ -1,5 +1,5 @@
 import { MlfError } from "./errors.js";
-import { elementBytes, elementCount } from "./dtype.js";
+import { storageBytes } from "../dtype/index.js";
 
 /** The parts of a graph-executor JSON this reader uses. */
 export interface GraphJson {
@@ -79,7 +79,7 @@ function tensorAt(g: GraphJson, entry: number, name: string, file: string): Grap
       `${file}: node entry ${entry} (${name}) has no dtype, shape or storage id`,
       file,
     );
-  return { name, dtype, shape: [...shape], bytes: elementCount(shape) * elementBytes(dtype), storageId: sid };
+  return { name, dtype, shape: [...shape], bytes: storageBytes(dtype, shape), storageId: sid };
 }
 
 /** Every arg node, in argument order (inputs and bound parameters together). */
@@ -106,7 +106,7 @@ export function graphStorage(g: GraphJson): GraphStorage[] {
   const binding = new Map<number, string>();
   g.attrs.storage_id[1].forEach((sid, entry) => {
     // As the runtime allocates: whole bytes per element.
-    const size = elementCount(g.attrs.shape[1][entry]!) * elementBytes(g.attrs.dltype[1][entry]!);
+    const size = storageBytes(g.attrs.dltype[1][entry]!, g.attrs.shape[1][entry]!);
     bytes.set(sid, Math.max(bytes.get(sid) ?? 0, size));
   });
   for (const nid of g.arg_nodes) {

@@ -1,5 +1,5 @@
 import { MlfError } from "./errors.js";
-import { sanitizeName } from "./dtype.js";
+import { sanitizeName } from "./c-names.js";
 
 /** What a C-interface header (`codegen/host/include/tvmgen_<mod>.h`) declares. */
 export interface CInterfaceHeader {

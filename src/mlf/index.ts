@@ -45,17 +45,21 @@ export {
   type FunctionRegistry,
 } from "./portability.js";
 export { scanPortability } from "./scan.js";
+// Data types are shared with the minRPC client (src/dtype); re-exported so an MLF user needs one import.
 export {
+  DLDataTypeCode,
+  DTypeError,
   parseDType,
   formatDType,
   elementBytes,
-  tensorBytes,
   elementCount,
-  typedArrayOf,
-  sanitizeName,
-  type DType,
+  packedBytes,
+  storageBytes,
+  typedArrayOver,
+  type DLDataType,
   type TensorData,
-} from "./dtype.js";
+} from "../dtype/index.js";
+export { sanitizeName } from "./c-names.js";
 export {
   readTarStream,
   readTarFile,

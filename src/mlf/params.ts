@@ -1,5 +1,12 @@
 import { MlfError } from "./errors.js";
-import { dtypeCode, dtypeFromCode, formatDType, parseDType, typedArrayOf, type TensorData } from "./dtype.js";
+import {
+  elementCount,
+  formatDType,
+  isDTypeCode,
+  parseDType,
+  typedArrayOver,
+  type TensorData,
+} from "../dtype/index.js";
 
 /** Magic of TVM's NDArray list (`relay.save_param_dict`). */
 export const PARAMS_LIST_MAGIC = 0xf7e58d4f05049cb7n;
@@ -83,17 +90,33 @@ export function parseParams(buf: Uint8Array, file = "parameters"): MlfParameter[
       shape.push(Number(dim));
     }
     const byteSize = count(`array ${names[i]} data size`);
-    const expected = Math.floor((bits + 7) / 8) * shape.reduce((a, b) => a * b, 1);
+    if (!isDTypeCode(code)) fail(`array ${names[i]} has dtype code ${code}, which no DLDataType has`);
+    const expected = paramDataBytes(bits, shape);
     if (byteSize !== expected)
       fail(`array ${names[i]} says ${byteSize} data bytes, its shape needs ${expected}`);
     need(byteSize);
-    const dtype = formatDType(dtypeFromCode(code, bits, lanes));
+    const dtype = formatDType({ code, bits, lanes });
     const raw = new Uint8Array(buf.subarray(pos, pos + byteSize));
     pos += byteSize;
-    out.push({ name: names[i]!, dtype, shape, bytes: byteSize, data: typedArrayOf(dtype, raw), raw });
+    out.push({
+      name: names[i]!,
+      dtype,
+      shape,
+      bytes: byteSize,
+      data: typedArrayOver(dtype, raw.slice()) ?? raw.slice(),
+      raw,
+    });
   }
   if (pos !== buf.length) fail(`${buf.length - pos} trailing bytes after the last array`);
   return out;
+}
+
+/**
+ * Data bytes of one array in a params file: elements × ceil(bits / 8). TVM's NDArray serializer sizes it so,
+ * without the lanes; files it writes say so, and files it reads must.
+ */
+function paramDataBytes(bits: number, shape: readonly number[]): number {
+  return Math.ceil(bits / 8) * elementCount(shape);
 }
 
 /** A parameter to serialize: dtype, shape and the little-endian bytes. */
@@ -122,9 +145,14 @@ export function serializeParams(params: readonly ParamInput[]): Buffer {
   }
   u64(params.length);
   for (const p of params) {
-    const d = parseDType(p.dtype);
+    let d;
+    try {
+      d = parseDType(p.dtype);
+    } catch (error) {
+      throw new MlfError("bad-input", `parameter ${p.name}: ${(error as Error).message}`);
+    }
     const data = Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength);
-    const expected = Math.floor((d.bits + 7) / 8) * p.shape.reduce((a, b) => a * b, 1);
+    const expected = paramDataBytes(d.bits, p.shape);
     if (data.length !== expected)
       throw new MlfError(
         "bad-input",
@@ -136,7 +164,7 @@ export function serializeParams(params: readonly ParamInput[]): Buffer {
     head.writeInt32LE(1, 0); // device_type kDLCPU
     head.writeInt32LE(0, 4); // device_id
     head.writeInt32LE(p.shape.length, 8);
-    head.writeUInt8(dtypeCode(d), 12);
+    head.writeUInt8(d.code, 12);
     head.writeUInt8(d.bits, 13);
     head.writeUInt16LE(d.lanes, 14);
     p.shape.forEach((dim, i) => head.writeBigInt64LE(BigInt(dim), 16 + 8 * i));

@@ -1,5 +1,6 @@
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { DTypeError } from "../dtype/index.js";
 import { MlfError, type MlfWarning } from "./errors.js";
 import { readElfInfo } from "./elf.js";
 import {
@@ -104,6 +105,16 @@ export async function openMlf(path: string, options: OpenOptions = {}): Promise<
 
 /** Builds the model from archive files already in memory (used by {@link openMlf} and the writer's tests). */
 export function buildModel(path: string, container: MlfModel["container"], files: Files): MlfModel {
+  try {
+    return assembleModel(path, container, files);
+  } catch (error) {
+    // A dtype the archive spells wrongly is the archive's fault, like any other malformed file.
+    if (error instanceof DTypeError) throw new MlfError("bad-file", `${path}: ${error.message}`);
+    throw error;
+  }
+}
+
+function assembleModel(path: string, container: MlfModel["container"], files: Files): MlfModel {
   const metaBytes = files.get("metadata.json");
   if (!metaBytes)
     throw new MlfError(

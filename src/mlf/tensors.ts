@@ -1,7 +1,8 @@
 // Inputs and outputs of a module in argument order, from whichever sources the archive has:
 // metadata.json (TVM v0.11+), the C-interface header, the graph JSON, the Relay text.
 import { MlfError } from "./errors.js";
-import { elementBytes, elementCount, sanitizeName, tensorBytes } from "./dtype.js";
+import { elementBytes, packedBytes, storageBytes } from "../dtype/index.js";
+import { sanitizeName } from "./c-names.js";
 import { graphArgs, graphOutputs, type GraphJson } from "./graph.js";
 import type { CInterfaceHeader } from "./header.js";
 import type { MainEntry } from "./metadata.js";
@@ -116,12 +117,12 @@ export function resolveTensors(ctx: ResolveContext): { inputs: MlfTensor[]; outp
         `${name}: cannot tell the dtype of input ${n} (no metadata, graph or Relay type)`,
       );
     const shape = g?.shape.slice() ?? knownShape(r);
-    const bytes = meta?.size ?? (shape ? tensorBytes(dtype, shape) : headerSize(ctx, n));
+    const bytes = meta?.size ?? (shape ? packedBytes(dtype, shape) : headerSize(ctx, n));
     if (bytes === undefined) throw new MlfError("bad-file", `${name}: cannot tell the size of input ${n}`);
-    if (meta && shape && tensorBytes(dtype, shape) !== meta.size)
+    if (meta && shape && packedBytes(dtype, shape) !== meta.size)
       warn(
         "size-mismatch",
-        `${name}: input ${n} is ${meta.size} bytes in metadata but ${dtype}${JSON.stringify(shape)} needs ${tensorBytes(dtype, shape)}`,
+        `${name}: input ${n} is ${meta.size} bytes in metadata but ${dtype}${JSON.stringify(shape)} needs ${packedBytes(dtype, shape)}`,
       );
     return {
       name: fromMeta ? n : displayName,
@@ -149,7 +150,7 @@ export function resolveTensors(ctx: ResolveContext): { inputs: MlfTensor[]; outp
     let bytes = meta?.size ?? g?.bytes ?? headerSize(ctx, n);
     if (bytes === undefined) {
       const shape = knownShape(declared) ?? knownShape(inferred);
-      if (shape) bytes = tensorBytes(dtype, shape);
+      if (shape) bytes = packedBytes(dtype, shape);
       else if (outputNames.length === 1 && main.io_size_bytes !== undefined)
         bytes = main.io_size_bytes - inputBytes;
     }
@@ -162,7 +163,7 @@ export function resolveTensors(ctx: ResolveContext): { inputs: MlfTensor[]; outp
         "size-mismatch",
         `${name}: output ${n} is ${meta.size} bytes in metadata but the graph needs ${g.bytes}`,
       );
-    if (elementCount(shape) * elementBytes(dtype) !== bytes && !meta)
+    if (storageBytes(dtype, shape) !== bytes && !meta)
       warn(
         "size-mismatch",
         `${name}: output ${n} is ${bytes} bytes, which ${dtype}${JSON.stringify(shape)} does not fill exactly`,

@@ -1,6 +1,7 @@
 import { rename, rm, writeFile } from "node:fs/promises";
 import { MlfError } from "./errors.js";
-import { parseDType, sanitizeName, tensorBytes } from "./dtype.js";
+import { packedBytes, parseDType } from "../dtype/index.js";
+import { sanitizeName } from "./c-names.js";
 import { generateCInterfaceHeader, parseCInterfaceHeader } from "./header.js";
 import { serializeParams, type ParamInput } from "./params.js";
 import { buildTar, type TarInput } from "./tar.js";
@@ -78,7 +79,11 @@ export async function writeMlf(options: WriteMlfOptions): Promise<Buffer> {
   for (const group of [options.inputs, options.outputs]) {
     const ids = new Set<string>();
     for (const t of group) {
-      parseDType(t.dtype);
+      try {
+        parseDType(t.dtype);
+      } catch (error) {
+        bad(`tensor ${t.name}: ${(error as Error).message}`);
+      }
       if (!t.shape.every((d) => Number.isInteger(d) && d >= 0))
         bad(`tensor ${t.name}: shape ${JSON.stringify(t.shape)} is not a list of sizes`);
       const id = sanitizeName(t.name);
@@ -86,7 +91,7 @@ export async function writeMlf(options: WriteMlfOptions): Promise<Buffer> {
       ids.add(id);
     }
   }
-  const sized = (t: WriteTensor) => ({ name: t.name, bytes: tensorBytes(t.dtype, t.shape) });
+  const sized = (t: WriteTensor) => ({ name: t.name, bytes: packedBytes(t.dtype, t.shape) });
   const prefix = `tvmgen_${mod}`.toLowerCase();
   const header =
     options.header ??
@@ -106,8 +111,8 @@ export async function writeMlf(options: WriteMlfOptions): Promise<Buffer> {
     );
 
   const tensorMap = (list: readonly WriteTensor[]) =>
-    Object.fromEntries(list.map((t) => [t.name, { dtype: t.dtype, size: tensorBytes(t.dtype, t.shape) }]));
-  const io = [...options.inputs, ...options.outputs].reduce((a, t) => a + tensorBytes(t.dtype, t.shape), 0);
+    Object.fromEntries(list.map((t) => [t.name, { dtype: t.dtype, size: packedBytes(t.dtype, t.shape) }]));
+  const io = [...options.inputs, ...options.outputs].reduce((a, t) => a + packedBytes(t.dtype, t.shape), 0);
   const exportDatetime = options.exportDatetime ?? formatDatetime(new Date());
   const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})Z$/.exec(exportDatetime);
   if (!m) bad(`exportDatetime ${exportDatetime} is not YYYY-MM-DD HH:MM:SSZ`);

@@ -1,7 +1,8 @@
 // The AOT executor driven over RPC, following TVM's Python (§4.2) in its lean, wire-compatible form.
 import { withCleanup } from "./cleanup.js";
 import { Arg } from "./codec.js";
-import { formatDType, formatShape, parseDType, dtypeEquals, tensorBytes } from "./dtype.js";
+import { formatDType, parseDType, dtypeEquals, storageBytes } from "../dtype/index.js";
+import { formatShape } from "./device.js";
 import { RpcProtocolError, RpcUsageError } from "./errors.js";
 import { RemoteFunction, RemoteModule, RemoteNDArray, type RemoteRuntime } from "./remote.js";
 import type { HostTensor } from "./tensors.js";
@@ -248,7 +249,7 @@ export class AotExecutor {
     }
     const array = await this.cachedArray(this.outputArrays, this.fns.getOutput, index);
     const data = await array.copyTo();
-    if (data.length !== tensorBytes(array.shape, array.dtype))
+    if (data.length !== storageBytes(array.dtype, array.shape))
       throw new RpcProtocolError("short output copy");
     return { dtype: array.dtypeName, shape: [...array.shape], data };
   }

@@ -14,7 +14,8 @@ import {
   type RpcReply,
   type RpcValue,
 } from "./codec.js";
-import { CPU_DEVICE, parseDType, tensorBytes, type Device, type DLDataType } from "./dtype.js";
+import { parseDType, storageBytes, type DLDataType } from "../dtype/index.js";
+import { CPU_DEVICE, type Device } from "./device.js";
 import { RpcChannelError, RpcDeviceError, RpcProtocolError, RpcUsageError } from "./errors.js";
 
 /**
@@ -380,7 +381,7 @@ export class RpcClient {
       "handle",
       operation,
     );
-    if (result.value === 0n && tensorBytes(template.shape, template.dtype) > 0) {
+    if (result.value === 0n && storageBytes(template.dtype, template.shape) > 0) {
       throw new RpcDeviceError(operation, "the device returned a null pointer");
     }
     return result.value;
@@ -436,7 +437,7 @@ export class RpcClient {
   }
 
   private checkCopyBounds(tensor: DLTensor, nbytes: number, what: string): void {
-    const size = tensorBytes(tensor.shape, tensor.dtype);
+    const size = storageBytes(tensor.dtype, tensor.shape);
     if (tensor.byteOffset + nbytes > size) {
       throw new RpcUsageError(
         `${what}: byte_offset ${tensor.byteOffset} + ${nbytes} bytes exceeds the tensor's ${size} bytes (shape [${tensor.shape.join(", ")}])`,
@@ -462,7 +463,7 @@ export class RpcClient {
   /** Reads `nbytes` (default: the whole tensor) from the tensor's memory, chunked to the device's packet limit. */
   async copyFromRemote(
     tensor: DLTensor,
-    nbytes = tensorBytes(tensor.shape, tensor.dtype) - tensor.byteOffset,
+    nbytes = storageBytes(tensor.dtype, tensor.shape) - tensor.byteOffset,
   ): Promise<Uint8Array> {
     const what = `CopyFromRemote(0x${tensor.data.toString(16)})`;
     this.checkCopyBounds(tensor, nbytes, what);

@@ -1,6 +1,7 @@
 // minRPC packet codec: envelope, packed sequences, DLTensor wire struct, requests and replies.
 // Pure functions over bytes; every multi-byte integer is little-endian.
-import type { Device, DLDataType } from "./dtype.js";
+import type { DLDataType } from "../dtype/index.js";
+import type { Device } from "./device.js";
 import { RpcProtocolError, RpcUsageError } from "./errors.js";
 
 /** RPCCode values (`rpc_reference.h`). */

@@ -3,14 +3,13 @@
 import type { DLTensor } from "./codec.js";
 import {
   dtypeEquals,
-  elementBytes,
   elementCount,
   formatDType,
-  formatShape,
   parseDType,
-  tensorBytes,
+  storageBytes,
   type DLDataType,
-} from "./dtype.js";
+} from "../dtype/index.js";
+import { formatShape } from "./device.js";
 import { MissingKernelError, RpcError, RpcUsageError } from "./errors.js";
 import { RemoteNDArray, type RemoteFunction, type RemoteRuntime } from "./remote.js";
 import type { HostTensor } from "./tensors.js";
@@ -232,7 +231,7 @@ export function planGraph(graphJson: Json): GraphPlan {
 
   const bytesBySid: number[] = [];
   entries.forEach((entry) => {
-    const bytes = elementCount(entry.shape) * elementBytes(entry.dtype);
+    const bytes = storageBytes(entry.dtype, entry.shape);
     bytesBySid[entry.storageId] = Math.max(bytesBySid[entry.storageId] ?? 0, bytes);
   });
   const storage: StorageEntry[] = Array.from(bytesBySid, (bytes = 0, storageId) => ({
@@ -348,7 +347,7 @@ export class GraphExecutor {
       index,
       dtype: formatDType(entry.dtype),
       shape: entry.shape,
-      nbytes: tensorBytes(entry.shape, entry.dtype),
+      nbytes: storageBytes(entry.dtype, entry.shape),
     };
   }
 
@@ -400,7 +399,7 @@ export class GraphExecutor {
     this.checkLive();
     const input = this.plan.inputs[this.inputIndex(key)]!;
     const tensor = this.entryTensor(input.entryId);
-    const expected = tensorBytes(tensor.shape, tensor.dtype);
+    const expected = storageBytes(tensor.dtype, tensor.shape);
     const label = `input "${input.name}" (${formatDType(tensor.dtype)} ${formatShape(tensor.shape)})`;
     if (!(value instanceof Uint8Array)) {
       const dtype = parseDType(value.dtype);

@@ -9,21 +9,23 @@ export {
   RpcUsageError,
   TensorIoError,
 } from "./errors.js";
+export { CPU_DEVICE, checkShape, formatShape, parseDevice } from "./device.js";
+export type { Device } from "./device.js";
+// Data types are shared with Model Library Format (src/dtype); re-exported so a minRPC user needs one import.
 export {
-  CPU_DEVICE,
   DLDataTypeCode,
-  checkShape,
+  DTypeError,
   dtypeEquals,
   elementBytes,
   elementCount,
   formatDType,
-  formatShape,
+  packedBytes,
   parseDType,
-  parseDevice,
-  tensorBytes,
+  storageBytes,
   toDType,
-} from "./dtype.js";
-export type { DLDataType, Device } from "./dtype.js";
+  typedArrayOver,
+} from "../dtype/index.js";
+export type { DLDataType, TensorData } from "../dtype/index.js";
 export type { DLTensor, RpcValue } from "./codec.js";
 export { RpcClient, packetChannelOverMessages } from "./client.js";
 export type { MessageEndpoint, PacketChannel, RpcClientOptions, RpcReturn, RpcTraceEvent } from "./client.js";
@@ -50,4 +52,4 @@ export {
   typedView,
   writeTensorFile,
 } from "./tensors.js";
-export type { FillMode, HostTensor, TensorFileFormat, TypedView } from "./tensors.js";
+export type { FillMode, HostTensor, TensorFileFormat } from "./tensors.js";

@@ -1,16 +1,8 @@
 // Remote objects: functions, modules and NDArrays that live on the device, with their handle lifetimes.
 import { Arg, TypeCode, type DLTensor, type RpcValue } from "./codec.js";
 import { RpcClient, type RpcReturn } from "./client.js";
-import {
-  CPU_DEVICE,
-  checkShape,
-  dtypeEquals,
-  formatDType,
-  tensorBytes,
-  toDType,
-  type Device,
-  type DLDataType,
-} from "./dtype.js";
+import { dtypeEquals, formatDType, storageBytes, toDType, type DLDataType } from "../dtype/index.js";
+import { CPU_DEVICE, checkShape, type Device } from "./device.js";
 import { RpcUsageError } from "./errors.js";
 import type { HostTensor } from "./tensors.js";
 
@@ -305,7 +297,7 @@ export class RemoteNDArray {
     return formatDType(this.tensor.dtype);
   }
   get nbytes(): number {
-    return tensorBytes(this.tensor.shape, this.tensor.dtype);
+    return storageBytes(this.tensor.dtype, this.tensor.shape);
   }
   get freed(): boolean {
     return this.released;

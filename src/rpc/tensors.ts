@@ -3,17 +3,18 @@ import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { extname } from "node:path";
 import {
   DLDataTypeCode,
-  checkShape,
   dtypeEquals,
   elementBytes,
   elementCount,
   formatDType,
-  formatShape,
   parseDType,
-  tensorBytes,
+  storageBytes,
   toDType,
+  typedArrayOver,
   type DLDataType,
-} from "./dtype.js";
+  type TensorData,
+} from "../dtype/index.js";
+import { checkShape, formatShape } from "./device.js";
 import { TensorIoError } from "./errors.js";
 
 /** A tensor on the host: dtype name (TVM spelling), shape, and compact row-major little-endian bytes. */
@@ -28,18 +29,6 @@ export type TensorFileFormat = "bin" | "npy" | "json" | "auto";
 
 /** How to fill an input nobody supplied. */
 export type FillMode = "zeros" | "ones" | "random";
-
-export type TypedView =
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array
-  | Float32Array
-  | Float64Array;
 
 type Kind = "int" | "uint" | "float" | "float16" | "bool";
 
@@ -65,38 +54,10 @@ function kindOf(dtype: DLDataType): { kind: Kind; bytes: number } {
  * A typed array over the tensor's bytes (a copy when the bytes are not aligned for the element size).
  * float16 is viewed as its raw Uint16Array bits; use `tensorValues` for numbers.
  */
-export function typedView(tensor: HostTensor): TypedView {
+export function typedView(tensor: HostTensor): TensorData {
   const dtype = parseDType(tensor.dtype);
-  const { kind, bytes } = kindOf(dtype);
-  const aligned = tensor.data.byteOffset % bytes === 0 ? tensor.data : tensor.data.slice();
-  const { buffer, byteOffset, byteLength } = aligned;
-  const count = byteLength / bytes;
-  switch (kind) {
-    case "bool":
-      return new Uint8Array(buffer, byteOffset, count);
-    case "float16":
-      return new Uint16Array(buffer, byteOffset, count);
-    case "float":
-      return bytes === 4
-        ? new Float32Array(buffer, byteOffset, count)
-        : new Float64Array(buffer, byteOffset, count);
-    case "int":
-      return bytes === 1
-        ? new Int8Array(buffer, byteOffset, count)
-        : bytes === 2
-          ? new Int16Array(buffer, byteOffset, count)
-          : bytes === 4
-            ? new Int32Array(buffer, byteOffset, count)
-            : new BigInt64Array(buffer, byteOffset, count);
-    case "uint":
-      return bytes === 1
-        ? new Uint8Array(buffer, byteOffset, count)
-        : bytes === 2
-          ? new Uint16Array(buffer, byteOffset, count)
-          : bytes === 4
-            ? new Uint32Array(buffer, byteOffset, count)
-            : new BigUint64Array(buffer, byteOffset, count);
-  }
+  kindOf(dtype); // refuses dtypes the host cannot represent, saying which ones it can
+  return typedArrayOver(dtype, tensor.data)!;
 }
 
 /** IEEE-754 half (bits) to number. */
@@ -410,7 +371,7 @@ export function parseNpy(bytes: Uint8Array, where = ".npy data"): HostTensor {
 export function encodeNpy(tensor: HostTensor): Uint8Array {
   const shape = formatShape(tensor.shape);
   const dict = `{'descr': '${npyDescr(tensor.dtype)}', 'fortran_order': False, 'shape': ${shape}, }`;
-  const expected = tensorBytes(tensor.shape, parseDType(tensor.dtype));
+  const expected = storageBytes(parseDType(tensor.dtype), tensor.shape);
   if (tensor.data.length !== expected) {
     throw new TensorIoError(
       `cannot write ${tensor.dtype} ${shape}: data is ${tensor.data.length} bytes, expected ${expected}`,
@@ -527,7 +488,7 @@ export function decodeTensor(
   const dtypeName = formatDType(dtype);
   checkShape(expected.shape, where);
   if (format === "bin") {
-    const size = tensorBytes(expected.shape, dtype);
+    const size = storageBytes(dtype, expected.shape);
     if (bytes.length !== size) {
       throw new TensorIoError(
         `${where}: raw file is ${bytes.length} bytes, but ${dtypeName} with shape ${formatShape(expected.shape)} needs ${size} (${elementCount(expected.shape)} × ${elementBytes(dtype)}); check the input's dtype and shape, or give an .npy file`,

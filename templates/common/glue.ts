@@ -3,16 +3,17 @@
 // fills one `mtvm_model_t` (runtime/include/microtvm/model.h) that main.c registers with the
 // RPC server; docs/runtime.md describes the descriptor field by field.
 import { ServerError } from "microtvm/protocol";
-import { parseDType, sanitizeName } from "microtvm/mlf";
+import { DLDataTypeCode, parseDType, sanitizeName } from "microtvm/mlf";
 import type { MlfModule, MlfTensor } from "microtvm/mlf";
 import type { InspectedModel } from "./model.js";
 
-const DL_CODES: Record<string, string> = {
-  int: "kDLInt",
-  uint: "kDLUInt",
-  float: "kDLFloat",
-  bfloat: "kDLBfloat",
-  handle: "kDLOpaqueHandle",
+/** The DLDataType codes the runtime's tensor tables can name, by their DLPack constants. */
+const DL_CODES: Record<number, string> = {
+  [DLDataTypeCode.Int]: "kDLInt",
+  [DLDataTypeCode.UInt]: "kDLUInt",
+  [DLDataTypeCode.Float]: "kDLFloat",
+  [DLDataTypeCode.Bfloat]: "kDLBfloat",
+  [DLDataTypeCode.OpaqueHandle]: "kDLOpaqueHandle",
 };
 
 /** A C string literal for any text (non-ASCII and control bytes as octal escapes). */
@@ -37,11 +38,14 @@ function dtypeInitializer(tensor: MlfTensor, model: string): string {
   try {
     d = parseDType(tensor.dtype);
   } catch {
+    d = undefined;
+  }
+  const code = d && DL_CODES[d.code];
+  if (!d || !code)
     throw new ServerError(
       `model ${model}: tensor ${tensor.name} has a dtype the runtime cannot describe: ${tensor.dtype}`,
     );
-  }
-  return `{${DL_CODES[d.kind]}, ${d.bits}, ${d.lanes}}`;
+  return `{${code}, ${d.bits}, ${d.lanes}}`;
 }
 
 /** The shape arrays of every input and output, then the two tensor tables (docs/runtime.md). */

@@ -16,7 +16,7 @@ import {
   scanCSource,
   scanPortability,
   serializeParams,
-  tensorBytes,
+  storageBytes,
 } from "../../src/mlf/index.js";
 import { sharedFixture } from "../helpers/paths.js";
 
@@ -172,7 +172,7 @@ test("params: any list of arrays round-trips (property)", () => {
   fc.assert(
     fc.property(fc.array(param, { maxLength: 5 }), (list) => {
       const inputs = list.map((p) => {
-        const bytes = tensorBytes(p.dtype, p.shape);
+        const bytes = storageBytes(p.dtype, p.shape);
         const data = Uint8Array.from({ length: bytes }, (_, i) => (p.seed + i * 31) & 0xff);
         return { name: p.name, dtype: p.dtype, shape: p.shape, data };
       });

@@ -17,7 +17,7 @@ import {
   measureRoundTrip,
   packetChannelOverMessages,
   parseDType,
-  tensorBytes,
+  storageBytes,
   timeEvaluator,
   type DLTensor,
   type PacketChannel,
@@ -145,7 +145,7 @@ class FakeDevice implements PacketChannel {
   }
 
   /** The device bytes a DLTensor covers, from data + byte_offset. */
-  view(t: DLTensor, nbytes = tensorBytes(t.shape, t.dtype)): Uint8Array {
+  view(t: DLTensor, nbytes = storageBytes(t.dtype, t.shape)): Uint8Array {
     const start = t.data + BigInt(t.byteOffset);
     for (const [base, buffer] of this.allocations) {
       if (start >= base && start + BigInt(nbytes) <= base + BigInt(buffer.length)) {
@@ -263,7 +263,7 @@ class FakeDevice implements PacketChannel {
       }
       case 17: {
         const t = (args[0] as { value: DLTensor }).value;
-        return Arg.handle(this.alloc(tensorBytes(t.shape, t.dtype)));
+        return Arg.handle(this.alloc(storageBytes(t.dtype, t.shape)));
       }
       default:
         throw new DeviceException("Syscall not recognized");

@@ -8,14 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   TensorIoError,
-  RpcUsageError,
   encodeNpy,
   encodeTensorJson,
   fillTensor,
   float16ToNumber,
-  formatDType,
   numberToFloat16,
-  parseDType,
   parseDevice,
   parseNpy,
   parseTensorJson,
@@ -45,29 +42,6 @@ function handBuiltNpy(major: number, dict: string, data: number[], align = 64): 
   for (const ch of header) bytes.push(ch.charCodeAt(0));
   return Uint8Array.from([...bytes, ...data]);
 }
-
-test("dtype strings parse to DLDataType and format back", () => {
-  const cases: [string, [number, number, number]][] = [
-    ["int8", [0, 8, 1]],
-    ["uint8", [1, 8, 1]],
-    ["int32", [0, 32, 1]],
-    ["float32", [2, 32, 1]],
-    ["float16", [2, 16, 1]],
-    ["int64", [0, 64, 1]],
-    ["bool", [1, 1, 1]],
-    ["float32x4", [2, 32, 4]],
-    ["handle", [3, 64, 1]],
-  ];
-  for (const [name, [code, bits, lanes]] of cases) {
-    assert.deepEqual(parseDType(name), { code, bits, lanes }, name);
-    assert.equal(formatDType(parseDType(name)), name);
-  }
-  assert.throws(
-    () => parseDType("int"),
-    (e: unknown) => e instanceof RpcUsageError && /unknown dtype "int"; use a TVM dtype/.test(e.message),
-  );
-  assert.throws(() => parseDType("float32x0"), RpcUsageError);
-});
 
 test("device strings: only the CPU, device 0, exists on a microTVM target", () => {
   for (const text of ["cpu", "cpu:0", "cpu(0)", "CPU", "1:0", "c"]) {
