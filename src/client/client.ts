@@ -6,6 +6,7 @@ import {
   b85decode,
   b85encode,
   errorFromWire,
+  paramsToWire,
   pyRepr,
   serverInfoFromWire,
   timeoutsFromWire,
@@ -146,7 +147,7 @@ export class ProjectApiClient {
 
   /** server_info_query, with the protocol version checked; the reply as sent (snake_case). */
   async serverInfoQueryWire(tvmVersion: string = DEFAULT_TVM_VERSION): Promise<WireServerInfo> {
-    const reply = await this.call("server_info_query", { tvm_version: tvmVersion });
+    const reply = await this.call("server_info_query", paramsToWire("server_info_query", { tvmVersion }));
     if (!isObject(reply)) {
       throw new MalformedReplyError(`server_info_query returned ${pyRepr(reply)}; want an object`);
     }
@@ -173,25 +174,23 @@ export class ProjectApiClient {
   }
 
   async generateProject(params: GenerateProjectParams): Promise<unknown> {
-    return this.call("generate_project", {
-      model_library_format_path: params.modelLibraryFormatPath,
-      standalone_crt_dir: params.standaloneCrtDir,
-      project_dir: params.projectDir,
-      options: params.options ?? {},
-    });
+    return this.call(
+      "generate_project",
+      paramsToWire("generate_project", { ...params, options: params.options ?? {} }),
+    );
   }
 
   async build(options: ProjectOptions = {}): Promise<unknown> {
-    return this.call("build", { options });
+    return this.call("build", paramsToWire("build", { options }));
   }
 
   async flash(options: ProjectOptions = {}): Promise<unknown> {
-    return this.call("flash", { options });
+    return this.call("flash", paramsToWire("flash", { options }));
   }
 
   /** open_transport; returns the session timeouts the server reported. */
   async openTransport(options: ProjectOptions = {}): Promise<TransportTimeouts> {
-    const reply = await this.call("open_transport", { options });
+    const reply = await this.call("open_transport", paramsToWire("open_transport", { options }));
     if (!isObject(reply) || !isObject(reply.timeouts)) {
       throw new MalformedReplyError(`open_transport returned ${pyRepr(reply)}; want {"timeouts": {...}}`);
     }
@@ -216,7 +215,7 @@ export class ProjectApiClient {
   async readTransport(n: number, timeoutSec: number | null): Promise<Uint8Array> {
     const reply = await this.call(
       "read_transport",
-      { n, timeout_sec: timeoutSec },
+      paramsToWire("read_transport", { n, timeoutSec }),
       this.transportLimit(timeoutSec),
     );
     return readTransportData(reply);
@@ -238,12 +237,12 @@ export class ProjectApiClient {
     const requests: [Request, Request] = [
       {
         method: "write_transport",
-        params: { data: b85encode(data), timeout_sec: writeTimeoutSec },
+        params: paramsToWire("write_transport", { data: b85encode(data), timeoutSec: writeTimeoutSec }),
         timeoutMs: this.transportLimit(writeTimeoutSec),
       },
       {
         method: "read_transport",
-        params: { n, timeout_sec: readTimeoutSec },
+        params: paramsToWire("read_transport", { n, timeoutSec: readTimeoutSec }),
         timeoutMs: this.transportLimit(readTimeoutSec),
       },
     ];
@@ -266,7 +265,7 @@ export class ProjectApiClient {
   async writeTransport(data: Uint8Array, timeoutSec: number | null): Promise<void> {
     await this.call(
       "write_transport",
-      { data: b85encode(data), timeout_sec: timeoutSec },
+      paramsToWire("write_transport", { data: b85encode(data), timeoutSec }),
       this.transportLimit(timeoutSec),
     );
   }

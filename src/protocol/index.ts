@@ -1,6 +1,13 @@
 // The wire contract of the microTVM Project API: no I/O, no dependencies.
-export { PROTOCOL_VERSION, METHODS, METHOD_NAMES, isMethodName } from "./methods.js";
-export type { MethodName, MethodDescriptor, ParamType } from "./methods.js";
+export {
+  PROTOCOL_VERSION,
+  METHODS,
+  METHOD_NAMES,
+  isMethodName,
+  paramsToWire,
+  paramsFromWire,
+} from "./methods.js";
+export type { ApiParams, MethodName, MethodDescriptor, ParamType, WireParams } from "./methods.js";
 export {
   ErrorCode,
   JsonRpcError,

@@ -87,12 +87,31 @@ export function serverInfoToWire(info: ServerInfo): WireServerInfo {
   };
 }
 
-export function timeoutsToWire(t: TransportTimeouts): WireTimeouts {
-  return {
-    session_start_retry_timeout_sec: t.sessionStartRetryTimeoutSec,
-    session_start_timeout_sec: t.sessionStartTimeoutSec,
-    session_established_timeout_sec: t.sessionEstablishedTimeoutSec,
-  };
+/** open_transport's three session timeouts: wire name → camelCase name, in the reference's order. */
+const TIMEOUT_NAMES = {
+  session_start_retry_timeout_sec: "sessionStartRetryTimeoutSec",
+  session_start_timeout_sec: "sessionStartTimeoutSec",
+  session_established_timeout_sec: "sessionEstablishedTimeoutSec",
+} as const satisfies Record<keyof WireTimeouts, keyof TransportTimeouts>;
+
+const TIMEOUT_WIRE_NAMES = Object.keys(TIMEOUT_NAMES) as (keyof WireTimeouts)[];
+
+/**
+ * The session timeouts as open_transport sends them. A TypeError, starting with `what`, when they are
+ * not three finite numbers (a server's handler returned something else).
+ */
+export function timeoutsToWire(t: TransportTimeouts, what = "the session timeouts"): WireTimeouts {
+  const given = t as unknown;
+  const wire: Record<string, number> = {};
+  for (const key of TIMEOUT_WIRE_NAMES) {
+    const value = isObject(given) ? given[TIMEOUT_NAMES[key]] : undefined;
+    if (typeof value !== "number" || !Number.isFinite(value))
+      throw new TypeError(
+        `${what} must be { ${Object.values(TIMEOUT_NAMES).join(", ")} } with finite numbers (seconds)`,
+      );
+    wire[key] = value;
+  }
+  return wire as unknown as WireTimeouts;
 }
 
 // ---- reading what a server sent: checked, with messages that name the bad field ----
@@ -153,22 +172,16 @@ export function serverInfoFromWire(v: unknown): ServerInfo {
 export function timeoutsFromWire(v: unknown): TransportTimeouts {
   const where = "open_transport result.timeouts";
   if (!isObject(v)) fail(where, "object", v);
-  const keys = [
-    "session_start_retry_timeout_sec",
-    "session_start_timeout_sec",
-    "session_established_timeout_sec",
-  ];
+  const keys: readonly string[] = TIMEOUT_WIRE_NAMES;
   const extra = Object.keys(v).filter((k) => !keys.includes(k));
   if (extra.length > 0) throw new WireFormatError(`${where}: unexpected keys ${extra.join(", ")}`);
-  for (const k of keys) {
+  const timeouts: Record<string, number> = {};
+  for (const k of TIMEOUT_WIRE_NAMES) {
     const x = v[k];
     if (typeof x !== "number" || !Number.isFinite(x) || x < 0) fail(`${where}.${k}`, "a number >= 0", x);
+    timeouts[TIMEOUT_NAMES[k]] = x;
   }
-  return {
-    sessionStartRetryTimeoutSec: v.session_start_retry_timeout_sec as number,
-    sessionStartTimeoutSec: v.session_start_timeout_sec as number,
-    sessionEstablishedTimeoutSec: v.session_established_timeout_sec as number,
-  };
+  return timeouts as unknown as TransportTimeouts;
 }
 
 const DEFAULT_OPTIONS: readonly ProjectOption[] = [

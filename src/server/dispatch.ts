@@ -11,6 +11,7 @@ import {
   b85EncodedLength,
   b85encodeInto,
   bindParams,
+  paramsFromWire,
   parseJsonExact,
   pyJsonDumps,
   serverInfoToWire,
@@ -81,38 +82,37 @@ function options(v: PyValue): ProjectOptions {
   return toPlain(v) as ProjectOptions;
 }
 
-function checkTimeouts(t: unknown): void {
-  const keys = ["sessionStartRetryTimeoutSec", "sessionStartTimeoutSec", "sessionEstablishedTimeoutSec"];
-  if (!isObject(t) || !keys.every((k) => typeof t[k] === "number" && Number.isFinite(t[k])))
-    throw new TypeError(`openTransport must return { ${keys.join(", ")} } with finite numbers (seconds)`);
-}
-
 /** Runs the handler method for bound params and returns the wire result. */
 async function callHandler(handler: ProjectApiHandler, bound: BoundParams): Promise<unknown> {
-  const p = bound.params;
+  // Types were checked by bindParams; the names are mapped by the table in src/protocol.
+  const wire = bound.params;
   switch (bound.method) {
-    case "server_info_query":
-      return serverInfoToWire(await handler.serverInfoQuery(p.tvm_version as string));
-    case "generate_project":
+    case "server_info_query": {
+      const p = paramsFromWire("server_info_query", wire);
+      return serverInfoToWire(await handler.serverInfoQuery(p.tvmVersion as string));
+    }
+    case "generate_project": {
+      const p = paramsFromWire("generate_project", wire);
       return handler.generateProject({
-        modelLibraryFormatPath: p.model_library_format_path as string,
-        standaloneCrtDir: p.standalone_crt_dir as string,
-        projectDir: p.project_dir as string,
-        options: options(p.options!),
+        modelLibraryFormatPath: p.modelLibraryFormatPath as string,
+        standaloneCrtDir: p.standaloneCrtDir as string,
+        projectDir: p.projectDir as string,
+        options: options(p.options),
       });
+    }
     case "build":
-      return handler.build(options(p.options!));
+      return handler.build(options(paramsFromWire("build", wire).options));
     case "flash":
-      return handler.flash(options(p.options!));
+      return handler.flash(options(paramsFromWire("flash", wire).options));
     case "open_transport": {
-      const t = await handler.openTransport(options(p.options!));
-      checkTimeouts(t);
-      return { timeouts: timeoutsToWire(t) };
+      const t = await handler.openTransport(options(paramsFromWire("open_transport", wire).options));
+      return { timeouts: timeoutsToWire(t, "openTransport's result") };
     }
     case "close_transport":
       return handler.closeTransport();
     case "read_transport": {
-      const data = await handler.readTransport(number(p.n!), timeout(p.timeout_sec!));
+      const p = paramsFromWire("read_transport", wire);
+      const data = await handler.readTransport(number(p.n), timeout(p.timeoutSec));
       if (!(data instanceof Uint8Array))
         throw new TypeError(
           `readTransport must return a Uint8Array; got ${Object.prototype.toString.call(data)}`,
@@ -120,8 +120,9 @@ async function callHandler(handler: ProjectApiHandler, bound: BoundParams): Prom
       return new TransportData(data);
     }
     case "write_transport": {
+      const p = paramsFromWire("write_transport", wire);
       const bytes = b85decode(p.data as string);
-      await handler.writeTransport(bytes, timeout(p.timeout_sec!));
+      await handler.writeTransport(bytes, timeout(p.timeoutSec));
       return null; // the reference always replies null here
     }
   }
