@@ -36,8 +36,34 @@ export interface FirmwareRecord {
   memory?: { flash: MemoryRangeRecord; ram: MemoryRangeRecord; external_ram?: MemoryRangeRecord };
   /** Symbols of the platform's workspace pool. */
   pool_symbols: string[];
+  /** The pool's size and where it came from (see pool.ts). */
+  pool?: FirmwarePoolRecord;
   /** What the target is, for the reader. */
   target: string;
+}
+
+/** `firmware.pool` in microtvm-project.json. */
+export interface FirmwarePoolRecord {
+  bytes: number;
+  /** `archive` (need + margin), `option` (workspace_size_bytes) or `default`. */
+  source: string;
+  need_bytes: number | null;
+  margin_bytes: number;
+}
+
+/** The project file's record of a build's pool. */
+export function firmwarePool(pool: {
+  bytes: number;
+  source: string;
+  needBytes: number | null;
+  marginBytes: number;
+}): FirmwarePoolRecord {
+  return {
+    bytes: pool.bytes,
+    source: pool.source,
+    need_bytes: pool.needBytes,
+    margin_bytes: pool.marginBytes,
+  };
 }
 
 export type { DeviceTimer };

@@ -12,7 +12,8 @@ export interface CommonOptions {
   verbose: boolean;
   warning_as_error: boolean;
   cflags: string;
-  workspace_size_bytes: number;
+  /** The memory pool chosen by the user; null: sized from the model archive at build. */
+  workspace_size_bytes: number | null;
   project_type: string;
 }
 

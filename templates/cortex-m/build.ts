@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MakeRunner, mtime } from "../common/make.js";
 import { BOARDS, renderBoardMk } from "./boards.js";
+import { archivePoolSize, type PoolSize } from "../common/pool.js";
 import type { CortexMOptions } from "./options.js";
 
 export const FIRMWARE_OUTPUTS = {
@@ -39,11 +40,22 @@ export class CortexMBuilder {
     this.make = new MakeRunner(log);
   }
 
-  static makeArgs(options: CortexMOptions): string[] {
+  /** The pool for this model archive on the options' board (see ../common/pool.ts). */
+  static poolSize(archivePath: string, options: CortexMOptions): Promise<PoolSize> {
+    const b = BOARDS[options.board];
+    return archivePoolSize(
+      archivePath,
+      options.workspace_size_bytes,
+      { pageBytes: 256, pointerBytes: 4, packetBytes: b.packetBytes },
+      { bytes: b.workspaceBytes, what: `${b.name}'s default from the board table` },
+    );
+  }
+
+  static makeArgs(options: CortexMOptions, poolBytes: number): string[] {
     return [
       "-j2",
       `WERROR=${options.warning_as_error ? 1 : 0}`,
-      `WORKSPACE_SIZE_BYTES=${options.workspace_size_bytes}`,
+      `WORKSPACE_SIZE_BYTES=${poolBytes}`,
       `EXTRA_CFLAGS=${options.cflags}`,
     ];
   }
@@ -64,14 +76,17 @@ export class CortexMBuilder {
   async build(
     projectDir: string,
     options: CortexMOptions,
-  ): Promise<{ memory: MemoryUse[]; rebuilt: boolean }> {
+    archivePath: string,
+  ): Promise<{ memory: MemoryUse[]; rebuilt: boolean; pool: PoolSize }> {
     CortexMBuilder.writeBoardMk(projectDir, options);
+    const pool = await CortexMBuilder.poolSize(archivePath, options);
+    for (const line of pool.lines) this.log(`build: ${line}`);
     const elf = join(projectDir, FIRMWARE_OUTPUTS.elf);
     const before = mtime(elf);
     const report: string[] = [];
     let inReport = false;
     await this.make.run(projectDir, {
-      args: CortexMBuilder.makeArgs(options),
+      args: CortexMBuilder.makeArgs(options, pool.bytes),
       verbose: options.verbose,
       onLine: (line) => {
         if (/ memory use \(/.test(line)) inReport = true;
@@ -83,7 +98,11 @@ export class CortexMBuilder {
         const doesNotFit = lines.filter((l) => /does not fit/.test(l));
         if (doesNotFit.some((l) => /region RAM/.test(l))) {
           doesNotFit.push(
-            `the memory pool takes ${options.workspace_size_bytes} bytes of ${options.board}'s RAM: lower workspace_size_bytes`,
+            pool.source === "archive"
+              ? `the memory pool takes ${pool.bytes} bytes of ${options.board}'s RAM, sized from the model archive ` +
+                  `(${pool.needBytes} needed + ${pool.marginBytes} margin): the model is too big for this board, or set ` +
+                  `workspace_size_bytes=${pool.needBytes} to build without the margin`
+              : `the memory pool takes ${pool.bytes} bytes of ${options.board}'s RAM: lower workspace_size_bytes`,
           );
         }
         return doesNotFit;
@@ -95,7 +114,7 @@ export class CortexMBuilder {
     this.log(
       rebuilt ? `build: built ${FIRMWARE_OUTPUTS.elf}` : `build: ${FIRMWARE_OUTPUTS.elf} is up to date`,
     );
-    return { memory, rebuilt };
+    return { memory, rebuilt, pool };
   }
 
   private async sizeReport(projectDir: string): Promise<MemoryUse[]> {

@@ -9,7 +9,12 @@ import type { TransportTimeouts } from "microtvm/protocol";
 import type { ProjectOptions } from "microtvm/server";
 import { listSerialPorts, selectBoardPort, PortSelectionError } from "microtvm/serial";
 import type { FirmwareProcess } from "../common/firmware-process.js";
-import { TemplateProjectHandler, type TemplateLog } from "../common/handler.js";
+import {
+  TemplateProjectHandler,
+  firmwarePool,
+  type FirmwareRecord,
+  type TemplateLog,
+} from "../common/handler.js";
 import { MODEL_ARCHIVE_NAME } from "../common/project.js";
 import { BOARDS, type CortexMBoard } from "./boards.js";
 import { CortexMBuilder, FIRMWARE_OUTPUTS } from "./build.js";
@@ -62,8 +67,11 @@ export class CortexMProjectHandler extends TemplateProjectHandler<CortexMOptions
     if (this.savedOptions().board !== options.board)
       await inspectModelForBoard(join(this.serverDir, MODEL_ARCHIVE_NAME), options.board);
     const { port: _port, serial_number: _serial, ...saved } = options;
+    let poolRecord: FirmwareRecord["pool"];
     await this.stampedBuild(sent, saved as CortexMOptions, join(this.serverDir, "build"), async () => {
-      const { memory } = await this.builder.build(this.serverDir, options);
+      const archive = join(this.serverDir, MODEL_ARCHIVE_NAME);
+      const { memory, pool } = await this.builder.build(this.serverDir, options, archive);
+      poolRecord = firmwarePool(pool);
       for (const m of memory)
         this.log.info(`build: ${options.board} ${m.region} ${m.used} of ${m.total} bytes`);
     });
@@ -74,6 +82,7 @@ export class CortexMProjectHandler extends TemplateProjectHandler<CortexMOptions
       size_tool: "arm-none-eabi-size",
       memory: { flash: board.flash, ram: board.ram },
       pool_symbols: ["g_pool"],
+      pool: poolRecord,
       target: board.description,
     });
     this.saveOptions(saved as CortexMOptions);

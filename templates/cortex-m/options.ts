@@ -94,7 +94,7 @@ export const CORTEX_M_OPTIONS: readonly ProjectOption[] = [
     optional: GENERATE_AND_BUILD,
     help:
       "Size in bytes of the firmware's memory pool (TVM_WORKSPACE_SIZE_BYTES): the session's buffers, " +
-      "tensors and operator workspace, in the board's RAM. Unset: the board's default.",
+      "tensors and operator workspace, in the board's RAM. Unset: sized at build from the model archive's needs plus a 25% margin.",
   }),
   projectOption({
     name: "flash_runner",
@@ -179,7 +179,7 @@ export function resolveCortexMOptions(
     cflags: optionalStr("cflags", pick("cflags")),
     workspace_size_bytes:
       pick("workspace_size_bytes") === null
-        ? b.workspaceBytes
+        ? null
         : toInt("workspace_size_bytes", pick("workspace_size_bytes")),
     project_type: optionalStr("project_type", pick("project_type"), "host_driven"),
     flash_runner: null,
@@ -210,10 +210,11 @@ export function resolveCortexMOptions(
       `option baud_rate: ${options.baud_rate} is out of range; use ${MIN_BAUD} to ${MAX_BAUD} (the board's is ${b.uart.baud})`,
     );
   }
-  if (options.workspace_size_bytes < 4096 || options.workspace_size_bytes >= b.ram.length) {
+  const pool = options.workspace_size_bytes;
+  if (pool !== null && (pool < 4096 || pool >= b.ram.length)) {
     throw new ServerError(
-      `option workspace_size_bytes: ${options.workspace_size_bytes} is out of range for ${name}; use 4096 to ` +
-        `less than its ${b.ram.length} bytes of RAM (default ${b.workspaceBytes})`,
+      `option workspace_size_bytes: ${pool} is out of range for ${name}; use 4096 to ` +
+        `less than its ${b.ram.length} bytes of RAM, or leave it unset to size the pool from the model archive`,
     );
   }
   requireHostDriven(options.project_type, "this template");

@@ -25,6 +25,7 @@ import {
 import { renderModelsC } from "../common/glue.js";
 import { renderMakefile } from "./makefile.js";
 import { inspectModel } from "./model.js";
+import { Builder } from "./build.js";
 import type { HostOptions } from "./options.js";
 
 /** Firmware files copied as they are; models.c is generated next to them. */
@@ -123,6 +124,7 @@ export async function generateHostProject(inputs: GenerateInputs<HostOptions>): 
       `${model.cSources.length} C file(s), ${model.objectFiles.length} object file(s)`,
   );
 
+  const { pool, packetBytes } = await Builder.poolSize(mlfPath, inputs.options, true);
   let runtimeFiles = 0;
   const record = { template: "host", platform: "host", model, options: inputs.options };
   await writeProject(projectDir, mlfPath, record, async () => {
@@ -146,7 +148,8 @@ export async function generateHostProject(inputs: GenerateInputs<HostOptions>): 
           cflags: inputs.options.cflags,
           compileDefinitions: inputs.options.compile_definitions,
           warningAsError: inputs.options.warning_as_error,
-          workspaceSizeBytes: inputs.options.workspace_size_bytes,
+          workspaceSizeBytes: pool.bytes,
+          packetSizeBytes: packetBytes,
         },
       }),
     );

@@ -5,7 +5,12 @@ import { join } from "node:path";
 import { ServerError } from "microtvm/protocol";
 import type { TransportTimeouts } from "microtvm/protocol";
 import type { ProjectOptions } from "microtvm/server";
-import { TemplateProjectHandler, type TemplateLog } from "../common/handler.js";
+import {
+  TemplateProjectHandler,
+  firmwarePool,
+  type FirmwareRecord,
+  type TemplateLog,
+} from "../common/handler.js";
 import { BUILD_DIR, Builder, FIRMWARE_PATH } from "./build.js";
 import { generateHostProject } from "./generate.js";
 import { HOST_OPTIONS, resolveOptions, type HostOptions } from "./options.js";
@@ -40,14 +45,16 @@ export class HostProjectHandler extends TemplateProjectHandler<HostOptions> {
 
   async build(sent: ProjectOptions): Promise<void> {
     const options = this.projectOptions(sent, "build");
+    let pool: FirmwareRecord["pool"];
     await this.stampedBuild(sent, options, join(this.serverDir, BUILD_DIR), async () => {
-      await this.builder.build(this.serverDir, options);
+      pool = firmwarePool((await this.builder.build(this.serverDir, options)).pool);
     });
     this.recordFirmware({
       elf: FIRMWARE_PATH,
       map: `${FIRMWARE_PATH}.map`,
       size_tool: "size",
       pool_symbols: ["g_pool"],
+      pool,
       target: "host process (no fixed memory limits)",
     });
     this.saveOptions(options);

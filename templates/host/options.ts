@@ -3,6 +3,7 @@ import { ServerError } from "microtvm/protocol";
 import type { ProjectOption } from "microtvm/protocol";
 import {
   type CommonOptions,
+  isSet,
   optionPicker,
   projectOption,
   optionalStr,
@@ -13,7 +14,16 @@ import {
   toStr,
 } from "../common/options.js";
 
+/** The pool when the model archive cannot be read for its needs. */
 export const DEFAULT_WORKSPACE_SIZE_BYTES = 2 * 1024 * 1024;
+/** The session's largest packet on the host: big, so that tensor copies take few round trips. */
+export const HOST_PACKET_SIZE_BYTES = 128 * 1024;
+
+/** The largest packet for a pool: HOST_PACKET_SIZE_BYTES, less when a small pool was chosen. */
+export function hostPacketSize(poolBytes: number): number {
+  if (poolBytes >= 1024 * 1024) return HOST_PACKET_SIZE_BYTES;
+  return poolBytes >= 256 * 1024 ? 16 * 1024 : 2048;
+}
 
 const GENERATE_AND_BUILD = ["generate_project", "build"];
 
@@ -58,9 +68,11 @@ export const HOST_OPTIONS: readonly ProjectOption[] = [
   projectOption({
     name: "workspace_size_bytes",
     type: "int",
-    default: DEFAULT_WORKSPACE_SIZE_BYTES,
+    default: null,
     optional: GENERATE_AND_BUILD,
-    help: "Size in bytes of the firmware's memory pool (TVM_WORKSPACE_SIZE_BYTES).",
+    help:
+      "Size in bytes of the firmware's memory pool (TVM_WORKSPACE_SIZE_BYTES). Unset: sized at build " +
+      "from the model archive's needs plus a 25% margin.",
   }),
   projectTypeOption("Accepted for TVM compatibility; the host template builds host-driven firmware only."),
 ];
@@ -83,14 +95,17 @@ export function resolveOptions(
     cc: toStr("cc", pick("cc")).trim(),
     cflags: optionalStr("cflags", pick("cflags")),
     compile_definitions: optionalStr("compile_definitions", pick("compile_definitions")),
-    workspace_size_bytes: toInt("workspace_size_bytes", pick("workspace_size_bytes")),
+    workspace_size_bytes: isSet(pick("workspace_size_bytes"))
+      ? toInt("workspace_size_bytes", pick("workspace_size_bytes"))
+      : null,
     project_type: optionalStr("project_type", pick("project_type"), "host_driven"),
   };
   if (options.cc === "") throw new ServerError("option cc is empty; name a C compiler, for example cc=gcc");
-  if (options.workspace_size_bytes < 4096 || options.workspace_size_bytes > 0x7fffffff) {
+  const pool = options.workspace_size_bytes;
+  if (pool !== null && (pool < 4096 || pool > 0x7fffffff)) {
     throw new ServerError(
-      `option workspace_size_bytes: ${options.workspace_size_bytes} is out of range; ` +
-        `use 4096 to 2147483647 bytes (default ${DEFAULT_WORKSPACE_SIZE_BYTES})`,
+      `option workspace_size_bytes: ${pool} is out of range; ` +
+        `use 4096 to 2147483647 bytes, or leave it unset to size the pool from the model archive`,
     );
   }
   requireHostDriven(options.project_type, "the host template");

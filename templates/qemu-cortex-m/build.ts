@@ -5,8 +5,9 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { MakeRunner, mtime } from "../common/make.js";
-import type { QemuOptions } from "./options.js";
-import { FIRMWARE_OUTPUTS } from "./qemu.js";
+import { archivePoolSize, type PoolSize } from "../common/pool.js";
+import { DEFAULT_WORKSPACE_SIZE_BYTES, type QemuOptions } from "./options.js";
+import { FIRMWARE_OUTPUTS, QEMU_PACKET_SIZE_BYTES } from "./qemu.js";
 
 export interface MemoryUse {
   region: string;
@@ -31,25 +32,41 @@ export class QemuBuilder {
     this.make = new MakeRunner(log);
   }
 
-  static makeArgs(options: QemuOptions): string[] {
+  /** The pool for this model archive and these options (see ../common/pool.ts). */
+  static poolSize(archivePath: string, options: QemuOptions): Promise<PoolSize> {
+    return archivePoolSize(
+      archivePath,
+      options.workspace_size_bytes,
+      { pageBytes: 256, pointerBytes: 4, packetBytes: QEMU_PACKET_SIZE_BYTES },
+      { bytes: DEFAULT_WORKSPACE_SIZE_BYTES, what: "the template's default" },
+    );
+  }
+
+  static makeArgs(options: QemuOptions, poolBytes: number): string[] {
     return [
       "-j2",
       `BOARD=${options.board}`,
       "APP=rpc",
       `WERROR=${options.warning_as_error ? 1 : 0}`,
-      `WORKSPACE_SIZE_BYTES=${options.workspace_size_bytes}`,
+      `WORKSPACE_SIZE_BYTES=${poolBytes}`,
       `WORKSPACE_SECTION=${options.workspace_in_psram ? ".psram_bss" : ""}`,
       `EXTRA_CFLAGS=${options.cflags}`,
     ];
   }
 
-  async build(projectDir: string, options: QemuOptions): Promise<{ memory: MemoryUse[]; rebuilt: boolean }> {
+  async build(
+    projectDir: string,
+    options: QemuOptions,
+    archivePath: string,
+  ): Promise<{ memory: MemoryUse[]; rebuilt: boolean; pool: PoolSize }> {
+    const pool = await QemuBuilder.poolSize(archivePath, options);
+    for (const line of pool.lines) this.log(`build: ${line}`);
     const elf = join(projectDir, FIRMWARE_OUTPUTS.elf);
     const before = mtime(elf);
     const report: string[] = [];
     let inReport = false;
     await this.make.run(projectDir, {
-      args: QemuBuilder.makeArgs(options),
+      args: QemuBuilder.makeArgs(options, pool.bytes),
       verbose: options.verbose,
       // The memory report after the link is always logged.
       onLine: (line) => {
@@ -63,8 +80,8 @@ export class QemuBuilder {
         const doesNotFit = lines.filter((l) => /does not fit/.test(l));
         if (doesNotFit.some((l) => /region RAM/.test(l)) && !options.workspace_in_psram) {
           doesNotFit.push(
-            `the memory pool takes ${options.workspace_size_bytes} bytes of RAM: lower workspace_size_bytes ` +
-              "or set workspace_in_psram=true",
+            `the memory pool takes ${pool.bytes} bytes of RAM (${pool.source === "option" ? "workspace_size_bytes" : pool.source === "archive" ? "sized from the model archive" : "the default"}): ` +
+              "lower workspace_size_bytes or set workspace_in_psram=true",
           );
         }
         return doesNotFit;
@@ -79,7 +96,7 @@ export class QemuBuilder {
     this.log(
       rebuilt ? `build: built ${FIRMWARE_OUTPUTS.elf}` : `build: ${FIRMWARE_OUTPUTS.elf} is up to date`,
     );
-    return { memory, rebuilt };
+    return { memory, rebuilt, pool };
   }
 
   private async sizeReport(projectDir: string, options: QemuOptions): Promise<MemoryUse[]> {

@@ -6,7 +6,12 @@ import { join } from "node:path";
 import { ServerError } from "microtvm/protocol";
 import type { TransportTimeouts } from "microtvm/protocol";
 import type { ProjectOptions } from "microtvm/server";
-import { TemplateProjectHandler, type TemplateLog } from "../common/handler.js";
+import {
+  TemplateProjectHandler,
+  firmwarePool,
+  type FirmwareRecord,
+  type TemplateLog,
+} from "../common/handler.js";
 import { MODEL_ARCHIVE_NAME } from "../common/project.js";
 import { QemuBuilder } from "./build.js";
 import { PLATFORM_NAME, TEMPLATE_NAME, generateQemuProject } from "./generate.js";
@@ -50,8 +55,11 @@ export class QemuProjectHandler extends TemplateProjectHandler<QemuOptions> {
     // Another board than last time: its core may lack what the model's code needs (DSP).
     if (saved !== options.board)
       await inspectModelForBoard(join(this.serverDir, MODEL_ARCHIVE_NAME), options.board);
+    let poolRecord: FirmwareRecord["pool"];
     await this.stampedBuild(sent, options, join(this.serverDir, "build"), async () => {
-      const { memory } = await this.builder.build(this.serverDir, options);
+      const archive = join(this.serverDir, MODEL_ARCHIVE_NAME);
+      const { memory, pool } = await this.builder.build(this.serverDir, options, archive);
+      poolRecord = firmwarePool(pool);
       const ram = memory.find((m) => m.region === "RAM");
       if (ram) this.log.info(`build: ${options.board} RAM ${ram.used} of ${ram.total} bytes`);
     });
@@ -62,6 +70,7 @@ export class QemuProjectHandler extends TemplateProjectHandler<QemuOptions> {
       size_tool: "arm-none-eabi-size",
       memory: { flash: board.flash, ram: board.ram, external_ram: board.psram },
       pool_symbols: ["g_pool"],
+      pool: poolRecord,
       target: `${options.board} (${board.cpu}) under QEMU`,
     });
     this.saveOptions(options);

@@ -4,6 +4,7 @@ import { ServerError } from "microtvm/protocol";
 import type { ProjectOption } from "microtvm/protocol";
 import {
   type CommonOptions,
+  isSet,
   optionPicker,
   projectOption,
   optionalStr,
@@ -16,7 +17,7 @@ import {
 import { QEMU_BOARD_NAMES, isQemuBoardName, type QemuBoardName } from "./qemu.js";
 
 export const DEFAULT_BOARD: QemuBoardName = "mps2-an386";
-/** The platform's memory pool: the runtime's buffers, tensors and operator workspace. */
+/** The platform's memory pool when the model archive cannot be read for its needs. */
 export const DEFAULT_WORKSPACE_SIZE_BYTES = 1024 * 1024;
 
 const GENERATE_AND_BUILD = ["generate_project", "build"];
@@ -78,11 +79,12 @@ export const QEMU_OPTIONS: readonly ProjectOption[] = [
   projectOption({
     name: "workspace_size_bytes",
     type: "int",
-    default: DEFAULT_WORKSPACE_SIZE_BYTES,
+    default: null,
     optional: GENERATE_AND_BUILD,
     help:
       "Size in bytes of the firmware's memory pool (TVM_WORKSPACE_SIZE_BYTES): the session's " +
-      "buffers, tensors and operator workspace. It lives in the board's 4 MiB RAM, or with " +
+      "buffers, tensors and operator workspace. Unset: sized at build from the model archive's needs " +
+      "plus a 25% margin. It lives in the board's 4 MiB RAM, or with " +
       "workspace_in_psram in its 16 MiB PSRAM.",
   }),
   projectOption({
@@ -127,7 +129,9 @@ export function resolveQemuOptions(
     verbose: toBool("verbose", pick("verbose")),
     warning_as_error: toBool("warning_as_error", pick("warning_as_error")),
     cflags: optionalStr("cflags", pick("cflags")),
-    workspace_size_bytes: toInt("workspace_size_bytes", pick("workspace_size_bytes")),
+    workspace_size_bytes: isSet(pick("workspace_size_bytes"))
+      ? toInt("workspace_size_bytes", pick("workspace_size_bytes"))
+      : null,
     workspace_in_psram: toBool("workspace_in_psram", pick("workspace_in_psram")),
     project_type: optionalStr("project_type", pick("project_type"), "host_driven"),
   };
@@ -135,10 +139,11 @@ export function resolveQemuOptions(
     throw new ServerError(`option icount_shift: ${options.icount_shift} is out of range; use 0 to 10`);
   }
   // The platform's allocator counts 256-byte blocks in 16 bits: at most 16 MiB.
-  if (options.workspace_size_bytes < 4096 || options.workspace_size_bytes > 16 * 1024 * 1024) {
+  const pool = options.workspace_size_bytes;
+  if (pool !== null && (pool < 4096 || pool > 16 * 1024 * 1024)) {
     throw new ServerError(
-      `option workspace_size_bytes: ${options.workspace_size_bytes} is out of range; use 4096 to 16777216 ` +
-        `bytes (default ${DEFAULT_WORKSPACE_SIZE_BYTES}); the board's RAM holds 4 MiB, its PSRAM 16 MiB`,
+      `option workspace_size_bytes: ${pool} is out of range; use 4096 to 16777216 bytes, or leave it ` +
+        "unset to size the pool from the model archive; the board's RAM holds 4 MiB, its PSRAM 16 MiB",
     );
   }
   requireHostDriven(options.project_type, "this template");

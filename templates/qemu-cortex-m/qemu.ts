@@ -29,6 +29,8 @@ export interface QemuBoard {
 }
 
 const MiB = 1024 * 1024;
+/** Every board's <board>_PACKET_SIZE in boards.mk: the session's largest packet. */
+export const QEMU_PACKET_SIZE_BYTES = 16384;
 const codeSsram: MemoryRegion = { origin: 0x00000000, length: 4 * MiB };
 const dataSsram: MemoryRegion = { origin: 0x20000000, length: 4 * MiB };
 
