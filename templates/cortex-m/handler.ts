@@ -9,6 +9,7 @@ import type { TransportTimeouts } from "microtvm/protocol";
 import type { ProjectOptions } from "microtvm/server";
 import { listSerialPorts, selectBoardPort, PortSelectionError } from "microtvm/serial";
 import type { FirmwareProcess } from "../common/firmware-process.js";
+import { requireFirmwareFits } from "../common/fit.js";
 import {
   TemplateProjectHandler,
   firmwarePool,
@@ -319,6 +320,21 @@ export class CortexMProjectHandler extends TemplateProjectHandler<CortexMOptions
         `${method}: ${FIRMWARE_OUTPUTS.elf} does not exist in ${this.serverDir}; run build first (board ${options.board})`,
       );
     }
+    // Checked again from the ELF: the board may have changed since the build, or the file been replaced.
+    const b = BOARDS[options.board];
+    const use = requireFirmwareFits(
+      elf,
+      b.name,
+      [
+        { name: "FLASH", ...b.flash },
+        { name: "RAM", ...b.ram, loadsFromFlash: true },
+      ],
+      method,
+    );
+    this.log.info(
+      `${method}: ${FIRMWARE_OUTPUTS.elf} fits ${b.name}: ` +
+        use.map((r) => `${r.name} ${r.used} of ${r.length} bytes`).join(", "),
+    );
     return elf;
   }
 }

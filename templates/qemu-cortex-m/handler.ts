@@ -12,6 +12,7 @@ import {
   type FirmwareRecord,
   type TemplateLog,
 } from "../common/handler.js";
+import { requireFirmwareFits } from "../common/fit.js";
 import { MODEL_ARCHIVE_NAME } from "../common/project.js";
 import { QemuBuilder } from "./build.js";
 import { PLATFORM_NAME, TEMPLATE_NAME, generateQemuProject } from "./generate.js";
@@ -151,6 +152,18 @@ export class QemuProjectHandler extends TemplateProjectHandler<QemuOptions> {
         `${method}: ${FIRMWARE_OUTPUTS.elf} does not exist in ${this.serverDir}; run build first (board ${options.board})`,
       );
     }
+    // Checked again from the ELF: the board may have changed since the build, or the file been replaced.
+    const b = qemuBoard(options.board);
+    requireFirmwareFits(
+      elf,
+      options.board,
+      [
+        { name: "FLASH", ...b.flash },
+        { name: "RAM", ...b.ram, loadsFromFlash: true },
+        { name: "PSRAM", ...b.psram },
+      ],
+      method,
+    );
     return elf;
   }
 }

@@ -19,6 +19,7 @@ import { writeMlf } from "../../src/mlf/index.js";
 import type { ProjectOptions } from "../../src/server/index.js";
 import { repoRoot } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
+import { tinyArmElf } from "../helpers/elf.js";
 import { CortexMProjectHandler } from "../../templates/cortex-m/handler.js";
 import { resolveCortexMOptions } from "../../templates/cortex-m/options.js";
 
@@ -98,7 +99,7 @@ test("options: the board is required and checked, baud rate and pool are bounded
   );
   const o = resolveCortexMOptions({ board: "nucleo-f446re", baud_rate: "921600" });
   assert.equal(o.baud_rate, 921600);
-  assert.equal(o.workspace_size_bytes, 72 * 1024);
+  assert.equal(o.workspace_size_bytes, null, "unset: sized from the model archive at build");
   assert.equal(resolveCortexMOptions({}, { board: "netduinoplus2" }).board, "netduinoplus2", "saved board");
 });
 
@@ -268,10 +269,19 @@ echo "${name}: done"
 test("flash runs each board's runner with its exact command line (stubs on PATH)", async (t) => {
   const dir = await generated("flash-nucleo", { board: "nucleo-f446re" });
   const nrf = await generated("flash-nrf", { board: "nrf52840dk" });
-  for (const d of [dir, nrf]) {
+  for (const [d, flashAt] of [
+    [dir, 0x08000000],
+    [nrf, 0],
+  ] as const) {
     mkdirSync(join(d, "build"), { recursive: true });
-    for (const f of ["firmware.elf", "firmware.hex", "firmware.bin"])
-      writeFileSync(join(d, "build", f), "image");
+    for (const f of ["firmware.hex", "firmware.bin"]) writeFileSync(join(d, "build", f), "image");
+    writeFileSync(
+      join(d, "build", "firmware.elf"),
+      tinyArmElf([
+        { name: ".text", address: flashAt, size: 4096 },
+        { name: ".bss", address: 0x20000000, size: 4096, nobits: true },
+      ]),
+    );
   }
   const stubs = stubRunners(join(work, "stubs"), ["openocd", "pyocd", "probe-rs", "st-flash", "nrfjprog"]);
   const savedPath = process.env.PATH;
@@ -400,4 +410,117 @@ test("a model too big for the board fails at build, naming the region and the ov
     /build failed: error: the firmware does not fit microbit: region FLASH \(262144 bytes at 0x00000000\) overflowed by \d+ bytes/,
   );
   assert.ok(!existsSync(join(dir, "build", "firmware.elf")), "no image is left");
+});
+
+test("a model whose workspace is too big for the board's RAM fails at build: the pool is sized from the archive", async (t: TestContext) => {
+  if (
+    !requireCommand(t, "arm-none-eabi-gcc", "Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi") ||
+    !requireCommand(t, "make", "Debian: make")
+  )
+    return;
+  // 20 000 bytes of workspace in the main function: more than the micro:bit's 16 KiB of RAM.
+  const path = join(work, "wide.tar");
+  await writeMlf({
+    sources: [
+      {
+        name: "default_lib0.c",
+        content:
+          '#include <stdint.h>\n#include <tvm/runtime/c_backend_api.h>\n#include "tvmgen_default.h"\n' +
+          "int32_t tvmgen_default___tvm_main__(int8_t* a, int32_t* out) {\n" +
+          "  int8_t* sid_1 = (int8_t*)TVMBackendAllocWorkspace(1, 0, (uint64_t)20000, 0, 8);\n" +
+          "  if (sid_1 == NULL) return -1;\n  sid_1[0] = a[0];\n  out[0] = sid_1[0];\n" +
+          "  return TVMBackendFreeWorkspace(1, 0, sid_1);\n}\n" +
+          "int32_t tvmgen_default_run(struct tvmgen_default_inputs* inputs, struct tvmgen_default_outputs* outputs) {\n" +
+          "  return tvmgen_default___tvm_main__((int8_t*)inputs->a, (int32_t*)outputs->out);\n}\n",
+      },
+    ],
+    inputs: [{ name: "a", dtype: "int8", shape: [4] }],
+    outputs: [{ name: "out", dtype: "int32", shape: [1] }],
+    workspaceBytes: 20000,
+    exportDatetime: "2024-01-01 00:00:00Z",
+    output: path,
+  });
+  const dir = join(work, "wide-microbit");
+  const template = new CortexMProjectHandler(TEMPLATE, logger());
+  await template.generateProject({
+    modelLibraryFormatPath: path,
+    standaloneCrtDir: "",
+    projectDir: dir,
+    options: { board: "microbit" },
+  });
+  const log = logger();
+  const handler = new CortexMProjectHandler(dir, log);
+  t.after(() => handler.shutdown());
+  await assert.rejects(handler.build({}), (e: Error) => {
+    assert.match(
+      e.message,
+      /the firmware does not fit microbit: region RAM \(16384 bytes at 0x20000000\) overflowed by \d+ bytes/,
+    );
+    assert.match(
+      e.message,
+      /the memory pool takes (\d+) bytes of microbit's RAM, sized from the model archive \((\d+) needed \+ \d+ margin\)/,
+    );
+    return true;
+  });
+  assert.match(log.lines.join("\n"), /memory pool: \d+ bytes, sized from the model archive: \d+ needed/);
+  assert.match(log.lines.join("\n"), /main function workspace: 20224/, "20000 bytes + header in whole pages");
+  assert.ok(!existsSync(join(dir, "build", "firmware.elf")), "no image is left");
+
+  // The same model with a pool the user chose that fits: it builds, and the project records where the pool came from.
+  await handler.build({ workspace_size_bytes: 6144 });
+  const record = JSON.parse(readFileSync(join(dir, "microtvm-project.json"), "utf8")).firmware.pool;
+  assert.equal(record.bytes, 6144);
+  assert.equal(record.source, "option");
+  assert.ok(record.need_bytes > 20000);
+  assert.match(log.lines.join("\n"), /warning: the model archive needs about \d+ bytes/);
+});
+
+test("flash checks the ELF against the board's regions: another board's image or a replaced file is refused", async (t) => {
+  const dir = await generated("fit-microbit", { board: "microbit" });
+  mkdirSync(join(dir, "build"), { recursive: true });
+  const elf = join(dir, "build", "firmware.elf");
+  const handler = new CortexMProjectHandler(dir, logger());
+  t.after(() => handler.shutdown());
+  // Laid out for a board with more RAM: 20 000 bytes of .bss and 300 bytes of .data (which also
+  // takes flash) against the micro:bit's 16 KiB.
+  writeFileSync(
+    elf,
+    tinyArmElf([
+      { name: ".text", address: 0, size: 8192 },
+      { name: ".data", address: 0x20000000, size: 300, writable: true },
+      { name: ".bss", address: 0x20000200, size: 20000, nobits: true },
+    ]),
+  );
+  await assert.rejects(
+    handler.flash({}),
+    /flash: the firmware does not fit microbit: region RAM \(16384 bytes at 0x20000000\) overflowed by 3916 bytes; it was built for another board or replaced: rebuild the project for this board/,
+  );
+  await assert.rejects(
+    handler.openTransport({}),
+    /open_transport: the firmware does not fit microbit: region RAM/,
+  );
+  // Too much flash as well: both regions named.
+  writeFileSync(
+    elf,
+    tinyArmElf([
+      { name: ".text", address: 0, size: 262144 },
+      { name: ".data", address: 0x20000000, size: 16, writable: true },
+      { name: ".bss", address: 0x20000010, size: 20000, nobits: true },
+    ]),
+  );
+  await assert.rejects(
+    handler.flash({}),
+    /region FLASH \(262144 bytes at 0x00000000\) overflowed by 16 bytes; region RAM \(16384 bytes at 0x20000000\) overflowed by 3632 bytes/,
+  );
+  // An STM32 image: its code is where the micro:bit has no memory.
+  writeFileSync(elf, tinyArmElf([{ name: ".isr_vector", address: 0x08000000, size: 512 }]));
+  await assert.rejects(
+    handler.flash({}),
+    /flash: .*firmware\.elf: section \.isr_vector \(512 bytes at 0x08000000\) lies outside the board's memory \(FLASH 0x00000000\.\.0x0003ffff, RAM 0x20000000\.\.0x20003fff\)/,
+  );
+  writeFileSync(elf, "not an image");
+  await assert.rejects(
+    handler.flash({}),
+    /flash: cannot read .*firmware\.elf: .*is not an ELF file; rebuild the project/,
+  );
 });

@@ -95,7 +95,7 @@ describe("microtvm templates / doctor", () => {
     assert.deepEqual(byName.get("workspace_size_bytes"), {
       ...byName.get("workspace_size_bytes")!,
       type: "int",
-      default: 2097152,
+      default: null,
     });
     for (const name of ["warning_as_error", "cflags"]) assert.ok(byName.has(name), `option ${name}`);
   });
@@ -210,7 +210,10 @@ describe("microtvm create-project / build / flash", () => {
       "the saved option was used",
     );
     assert.ok(existsSync(join(dir, "build", "firmware")));
-    assert.match(readFileSync(join(dir, "build", "config.txt"), "utf8"), /^cc \| -O1 \| {2}\| 0 \| 65536$/m);
+    assert.match(
+      readFileSync(join(dir, "build", "config.txt"), "utf8"),
+      /^cc \| -O1 \| {2}\| 0 \| 65536 \| 2048$/m,
+    );
 
     // A later -o wins and is saved; the next build without -o keeps it.
     json(await cli(["build", dir, "-o", "cflags=-O2", "--json"]));
