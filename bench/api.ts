@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProjectApiClient, generateProjectFromMlf } from "../src/client/index.js";
-import { writeTinyMlf } from "../src/cli/commands/conformance.js";
+import { writeTinyMlf } from "../src/conformance/index.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const example = join(root, "examples", "loopback-server");

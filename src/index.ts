@@ -2,7 +2,7 @@
 // client (driving any Project API server) are exported flat; the other layers as namespaces, since
 // some of their names overlap (each layer also has its own entry: `microtvm/server`,
 // `microtvm/client`, `microtvm/protocol`, `microtvm/mlf`, `microtvm/session`, `microtvm/rpc`,
-// `microtvm/serial`, `microtvm/device`).
+// `microtvm/serial`, `microtvm/device`, `microtvm/conformance`).
 export * from "./protocol/index.js";
 export * from "./client/index.js";
 export * as server from "./server/index.js";
@@ -11,3 +11,4 @@ export * as session from "./session/index.js";
 export * as rpc from "./rpc/index.js";
 export * as serial from "./serial/index.js";
 export * as device from "./device/index.js";
+export * as conformance from "./conformance/index.js";

@@ -12,7 +12,7 @@ import {
   generateProjectFromMlf,
 } from "../../src/client/index.js";
 import { IoTimeoutError, TransportClosedError } from "../../src/protocol/index.js";
-import { writeTinyMlf } from "../../src/cli/commands/conformance.js";
+import { writeTinyMlf } from "../../src/conformance/index.js";
 import { repoRoot } from "../helpers/paths.js";
 import { copyServer, processesMentioning, runCli } from "../conformance/helpers.js";
 import { survivors } from "./client-processes.js";

@@ -17,7 +17,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import * as tar from "tar";
+import { buildTar } from "../../src/mlf/index.js";
 import { LineDecoder, b85decode, b85encode } from "../../src/protocol/index.js";
 import { repoRoot } from "../helpers/paths.js";
 
@@ -146,8 +146,10 @@ test("loopback server: template → generate → relaunch → build → flash �
     rmSync(root, { recursive: true, force: true });
   });
   const template = await makeTemplate(root);
-  writeFileSync(join(root, "metadata.json"), '{"version": 7}');
-  await tar.c({ file: join(root, "model.tar"), cwd: root }, ["metadata.json"]);
+  writeFileSync(
+    join(root, "model.tar"),
+    buildTar([{ name: "metadata.json", type: "file", data: Buffer.from('{"version": 7}') }]),
+  );
   writeFileSync(join(root, "not-a-model.tar"), "plain text");
 
   // 1. The template, launched by absolute path.
@@ -333,8 +335,10 @@ test("loopback server: read_transport timeout_sec 1e308 waits (clamped to what a
     rmSync(root, { recursive: true, force: true });
   });
   const template = await makeTemplate(root);
-  writeFileSync(join(root, "metadata.json"), '{"version": 7}');
-  await tar.c({ file: join(root, "model.tar"), cwd: root }, ["metadata.json"]);
+  writeFileSync(
+    join(root, "model.tar"),
+    buildTar([{ name: "metadata.json", type: "file", data: Buffer.from('{"version": 7}') }]),
+  );
   const tpl = new Server(join(template, "launch_microtvm_api_server.sh"), template);
   const project = join(root, "p");
   await tpl.result("generate_project", {

@@ -1,20 +1,18 @@
 // Graph JSON checking and storage planning for the host-side graph executor.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { t as listTar } from "tar";
+import { readTarFile } from "../../src/mlf/index.js";
 import { GraphJsonError, formatDType, planGraph } from "../../src/rpc/index.js";
 import { sharedFixture } from "../helpers/paths.js";
 
 /** Reads one member of a tar archive into memory. */
 async function tarMember(file: string, member: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  await listTar({
-    file,
-    filter: (path) => path.replace(/^\.\//, "") === member,
-    onReadEntry: (entry) => entry.on("data", (chunk: Buffer) => chunks.push(chunk)),
+  let data: Buffer | undefined;
+  await readTarFile(file, (entry) => {
+    if (entry.name === member) data = entry.data;
   });
-  assert.ok(chunks.length > 0, `${member} found in ${file}`);
-  return Buffer.concat(chunks).toString("utf8");
+  assert.ok(data, `${member} found in ${file}`);
+  return data.toString("utf8");
 }
 
 test("storage plan of a real TVM graph (yes/no keyword spotting, MLF v4)", async (t) => {

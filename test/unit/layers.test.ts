@@ -18,7 +18,19 @@ const allowed: Record<string, string[]> = {
   rpc: ["dtype"],
   serial: [],
   device: ["protocol", "client", "mlf", "session", "rpc"],
-  cli: ["protocol", "channel", "server", "client", "mlf", "session", "rpc", "serial", "device"],
+  conformance: ["protocol", "channel", "client", "mlf"],
+  cli: [
+    "protocol",
+    "channel",
+    "server",
+    "client",
+    "mlf",
+    "session",
+    "rpc",
+    "serial",
+    "device",
+    "conformance",
+  ],
 };
 
 /** What each template folder may import: package entries (`microtvm/<entry>`) and `common`. */

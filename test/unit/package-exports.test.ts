@@ -24,6 +24,7 @@ const expected: Record<string, string[]> = {
     "rpc.AotExecutor",
     "serial.listSerialPorts",
     "device.openDevice",
+    "conformance.runConformance",
   ],
   "./server": ["runServer", "serveChannel"],
   "./client": ["TemplateProject", "GeneratedProject", "ProjectApiClient"],
@@ -31,6 +32,7 @@ const expected: Record<string, string[]> = {
   "./mlf": ["openMlf", "extractMlf", "writeMlf"],
   "./session": ["Session"],
   "./rpc": ["RpcClient", "AotExecutor", "GraphExecutor"],
+  "./conformance": ["runConformance", "ConformanceRunner", "writeTinyMlf"],
   "./serial": ["listSerialPorts", "selectBoardPort", "probeFor"],
   "./device": ["openDevice", "Device", "createProject", "readFirmwareBuildStamp", "makeBuildStamp"],
 };
