@@ -4,7 +4,8 @@ import { createStreamChannel, type Channel } from "../channel/index.js";
 import {
   PROTOCOL_VERSION,
   b85decode,
-  b85encode,
+  b85EncodedLength,
+  b85encodeInto,
   errorFromWire,
   paramsToWire,
   pyRepr,
@@ -237,7 +238,8 @@ export class ProjectApiClient {
     const requests: [Request, Request] = [
       {
         method: "write_transport",
-        params: paramsToWire("write_transport", { data: b85encode(data), timeoutSec: writeTimeoutSec }),
+        params: null,
+        line: (id) => writeTransportLine(data, writeTimeoutSec, id),
         timeoutMs: this.transportLimit(writeTimeoutSec),
       },
       {
@@ -263,11 +265,20 @@ export class ProjectApiClient {
 
   /** write_transport: all of `data` or an error (IoTimeoutError, TransportClosedError). */
   async writeTransport(data: Uint8Array, timeoutSec: number | null): Promise<void> {
-    await this.call(
-      "write_transport",
-      paramsToWire("write_transport", { data: b85encode(data), timeoutSec }),
-      this.transportLimit(timeoutSec),
+    const limit = this.transportLimit(timeoutSec);
+    const request: Request = {
+      method: "write_transport",
+      params: null,
+      line: (id) => writeTransportLine(data, timeoutSec, id),
+      timeoutMs: limit,
+    };
+    const run = this.queue.then(
+      () => this.exchangeAll([request]),
+      () => this.exchangeAll([request]),
     );
+    this.queue = run.catch(() => {});
+    const [reply] = await run;
+    if (reply!.error !== undefined) throw reply!.error;
   }
 
   /** A byte transport over this client's *_transport methods (see ProjectTransport). */
@@ -340,13 +351,16 @@ export class ProjectApiClient {
     this.options.signal?.throwIfAborted();
     if (this.shutdown) throw new ConnectionShutdownError("connection already closed");
     const ids = requests.map(() => this.nextId++);
-    const lines = requests.map((r, i) =>
-      JSON.stringify({ jsonrpc: "2.0", method: r.method, params: r.params, id: ids[i] }),
+    const lines = requests.map(
+      (r, i): string | Uint8Array =>
+        r.line?.(ids[i]!) ??
+        JSON.stringify({ jsonrpc: "2.0", method: r.method, params: r.params, id: ids[i] }),
     );
     const server = this.options.process;
     try {
-      await this.channel.writeLine(lines.join("\n"));
-      for (const line of lines) await this.options.onRequestWritten?.(line);
+      await this.channel.writeLine(joinLines(lines));
+      for (const line of lines)
+        await this.options.onRequestWritten?.(typeof line === "string" ? line : ASCII_TEXT.decode(line));
     } catch (error) {
       // The pipe broke: the server is gone or going; report its exit when it comes.
       const exit = server ? (server.exit ?? (await within(server.exited, 500))) : undefined;
@@ -548,7 +562,46 @@ export class ProjectTransport {
 interface Request {
   method: string;
   params: unknown;
+  /** Builds the request line as bytes for an id, instead of JSON.stringify of the envelope. */
+  line?: (id: number) => Uint8Array;
   timeoutMs: number;
+}
+
+const ASCII_TEXT = new TextDecoder("utf-8");
+const LINE_BREAK = new Uint8Array([0x0a]);
+
+/** Request lines joined by "\n", as one string, or as bytes when any line is bytes. */
+function joinLines(lines: readonly (string | Uint8Array)[]): string | Uint8Array {
+  if (lines.every((l) => typeof l === "string")) return lines.join("\n");
+  const parts = lines.flatMap((l, i) => [
+    ...(i > 0 ? [LINE_BREAK] : []),
+    typeof l === "string" ? new TextEncoder().encode(l) : l,
+  ]);
+  return Buffer.concat(parts);
+}
+
+/** Stands in for the data string while the rest of a write_transport line is built. */
+const DATA_MARK = "\u0000";
+const DATA_MARK_JSON = JSON.stringify(DATA_MARK);
+
+/**
+ * The write_transport request line exactly as JSON.stringify writes it, built as bytes: the base85
+ * text goes straight into the line, with no megabyte-sized string, JSON escaping pass or UTF-8
+ * encoding pass (base85 is ASCII without quotes or backslashes, so it needs no escaping). The
+ * envelope around it is the ordinary one, with a marker where the text goes.
+ */
+function writeTransportLine(data: Uint8Array, timeoutSec: number | null, id: number): Uint8Array {
+  const params = paramsToWire("write_transport", { data: DATA_MARK, timeoutSec });
+  const text = JSON.stringify({ jsonrpc: "2.0", method: "write_transport", params, id });
+  const mark = text.indexOf(DATA_MARK_JSON);
+  const head = text.slice(0, mark + 1);
+  const tail = text.slice(mark + DATA_MARK_JSON.length - 1);
+  const out = new Uint8Array(head.length + b85EncodedLength(data.length) + tail.length);
+  let at = 0;
+  for (let i = 0; i < head.length; i++) out[at++] = head.charCodeAt(i);
+  at = b85encodeInto(data, out, at);
+  for (let i = 0; i < tail.length; i++) out[at++] = tail.charCodeAt(i);
+  return out;
 }
 
 /** The bytes of a read_transport result ({"data": "<base85>"}). */

@@ -12,7 +12,13 @@ import {
   UnsupportedProtocolVersionError,
   type ClientOptions,
 } from "../../src/client/index.js";
-import { IoTimeoutError, JsonRpcError, ServerError, TransportClosedError } from "../../src/protocol/index.js";
+import {
+  b85encode,
+  IoTimeoutError,
+  JsonRpcError,
+  ServerError,
+  TransportClosedError,
+} from "../../src/protocol/index.js";
 
 type Answer = string | undefined | "CLOSE";
 
@@ -99,6 +105,27 @@ test("every method sends the reference's params", async () => {
       {},
     ],
   );
+});
+
+test("write_transport lines, alone and sent with read_transport, are exactly JSON.stringify's", async () => {
+  const { client, seen } = scripted((r) =>
+    r.method === "read_transport" ? reply(r.id, { data: "W^ZpB" }) : reply(r.id, null),
+  );
+  // Every byte value, an ff run and a length that leaves a partial base85 group.
+  const data = Uint8Array.from({ length: 263 }, (_, i) => (i < 256 ? i : 0xff));
+  await client.writeTransport(data, 2.5);
+  const read = await client.writeThenReadTransport(data.subarray(0, 7), null, 64, 0);
+  await client.writeTransport(new Uint8Array(0), 1e308);
+  await client.close();
+  assert.deepEqual(read, new Uint8Array([0x66, 0x6f, 0x6f, 0x1b]));
+  const envelope = (id: number, method: string, params: unknown) =>
+    JSON.stringify({ jsonrpc: "2.0", method, params, id });
+  assert.deepEqual(seen, [
+    envelope(1, "write_transport", { data: b85encode(data), timeout_sec: 2.5 }),
+    envelope(2, "write_transport", { data: b85encode(data.subarray(0, 7)), timeout_sec: null }),
+    envelope(3, "read_transport", { n: 64, timeout_sec: 0 }),
+    envelope(4, "write_transport", { data: "", timeout_sec: 1e308 }),
+  ]);
 });
 
 test("EOF while waiting → ConnectionShutdownError, then 'connection already closed' (item 68)", async () => {
