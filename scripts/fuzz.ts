@@ -7,12 +7,16 @@ import {
   formatTable,
   fuzzArchives,
   fuzzConcurrentRuns,
+  fuzzKills,
   fuzzRequests,
   fuzzRunFaults,
+  fuzzStaleFirmware,
+  type KillTarget,
   tally,
   type Tally,
 } from "../test/fuzz/campaigns.js";
 import { repoRoot } from "../test/helpers/paths.js";
+import { haveCommand } from "../test/helpers/tools.js";
 
 const smoke = process.argv.includes("--smoke");
 const seed = Number(process.env.MICROTVM_FUZZ_SEED ?? "20261206");
@@ -27,7 +31,7 @@ try {
     ["requests: qemu-cortex-m template", join(repoRoot, "templates", "qemu-cortex-m")],
   ] as const) {
     const row = tally(name);
-    await fuzzRequests(row, dir, work, seed, smoke ? 3 : 30, smoke ? 20 : 40);
+    await fuzzRequests(row, dir, work, seed, smoke ? 3 : 100, smoke ? 20 : 40);
     rows.push(row);
   }
   const archives = tally("archives: metadata and tar mutations (reader, extract, create-project)");
@@ -36,15 +40,31 @@ try {
     join(repoRoot, "examples", "sine-model", "sine.tar"),
     work,
     seed,
-    smoke ? 40 : 600,
+    smoke ? 40 : 1000,
     smoke ? 0 : 50,
   );
   rows.push(archives);
   const faults = tally("run on host: damaged transport, killed firmware");
-  await fuzzRunFaults(faults, work, seed, smoke ? 2 : 16, env);
+  await fuzzRunFaults(faults, work, seed, smoke ? 2 : 60, env);
   rows.push(faults);
+  const targets: KillTarget[] = [{ name: "host", template: "host", options: [] }];
+  if (haveCommand("qemu-system-arm") && haveCommand("arm-none-eabi-gcc"))
+    targets.push({
+      name: "qemu-cortex-m (mps2-an386)",
+      template: "qemu-cortex-m",
+      options: ["-o", "board=mps2-an386"],
+    });
+  else console.error("qemu-system-arm or arm-none-eabi-gcc missing: the QEMU kill campaign is skipped");
+  for (const target of targets) {
+    const kills = tally(`kills during run on ${target.name}: firmware, server, Ctrl-C`);
+    await fuzzKills(kills, target, work, seed, smoke ? 3 : 45, env);
+    rows.push(kills);
+  }
+  const stale = tally("run --no-build with other options or another build's firmware");
+  await fuzzStaleFirmware(stale, work, seed, smoke ? 2 : 20, env);
+  rows.push(stale);
   const races = tally("concurrent runs on one project");
-  await fuzzConcurrentRuns(races, work, smoke ? 1 : 4, env);
+  await fuzzConcurrentRuns(races, work, smoke ? 1 : 30, env);
   rows.push(races);
 } finally {
   rmSync(work, { recursive: true, force: true });

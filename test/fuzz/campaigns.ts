@@ -371,3 +371,208 @@ export function formatTable(rows: readonly Tally[]): string {
     );
   return lines.join("\n");
 }
+
+/** What a kill trial stops: the firmware (a host process, or QEMU), the Project API server, or the CLI itself by Ctrl-C. */
+export type KillVictim = "firmware" | "server" | "ctrl-c";
+
+export interface KillTarget {
+  /** The row's label, e.g. "host" or "qemu-cortex-m (mps2-an386)". */
+  name: string;
+  template: string;
+  options: string[];
+}
+
+/** Waits up to `ms` for every process mentioning `text` to end; returns those still alive. */
+async function survivors(text: string, ms: number): Promise<string[]> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const alive = processesMentioning(text);
+    if (alive.length === 0 || Date.now() >= until) return alive;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * `run` on a built project with the firmware (or QEMU), the server or the CLI (Ctrl-C) killed at a
+ * seeded moment. The run must end (no hang), with exit 1 for a killed device or server and 130 for
+ * Ctrl-C (or exit 0 with the undisturbed outputs, when the kill came too late), must name a killed
+ * device's fault, and must leave nothing of the project running.
+ */
+export async function fuzzKills(
+  out: Tally,
+  target: KillTarget,
+  work: string,
+  seed: number,
+  trials: number,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const model = join(repoRoot, "examples", "sine-model", "sine.tar");
+  const dir = join(work, `kills-${target.template}`);
+  if (!existsSync(dir)) {
+    const created = await runCli(
+      ["create-project", dir, model, "--template", target.template, ...target.options],
+      { env, timeoutMs: 300_000 },
+    );
+    if (created.code !== 0) throw new Error(created.stderr);
+    const built = await runCli(["build", dir], { env, timeoutMs: 300_000 });
+    if (built.code !== 0) throw new Error(built.stderr);
+  }
+  const args = ["run", dir, "--no-build", "--fill-mode", "ones", "--json", "--timeout", "30"];
+  // Many timing repetitions keep the session busy long enough for a kill to land inside it.
+  args.push("--repeat", "1000");
+  // The undisturbed run gives the outputs to compare with and the two windows the kills land in:
+  // from the CLI's start (Ctrl-C) and from the session's start (kills), each to the CLI's exit.
+  const startedAt = Date.now();
+  let sessionAt = 0;
+  let doneAt = 0;
+  const reference = await runCli(args, {
+    env,
+    timeoutMs: 300_000,
+    onStderr: (text) => {
+      if (sessionAt === 0 && /starting the device session/.test(text)) sessionAt = Date.now();
+      if (doneAt === 0 && /timing \d+ repetitions: done/.test(text)) doneAt = Date.now();
+    },
+  });
+  if (reference.code !== 0) throw new Error(reference.stderr);
+  const wholeMs = (doneAt || Date.now()) - startedAt;
+  const sessionMs = (doneAt || Date.now()) - (sessionAt || startedAt);
+  const expected = JSON.stringify(JSON.parse(reference.stdout).outputs);
+  const victims: readonly KillVictim[] = ["firmware", "server", "ctrl-c"];
+  for (let t = 0; t < trials; t++) {
+    const rand = prng(seed + t);
+    const victim = victims[t % victims.length]!;
+    // Ctrl-C lands anywhere from the CLI's start; the kills, after the session starts (before it,
+    // the run has not reached the device yet and the server kill is a start-up failure, also fine).
+    const delayMs = Math.floor(rand() * (victim === "ctrl-c" ? wholeMs : sessionMs));
+    out.trials++;
+    let timer: NodeJS.Timeout | undefined;
+    const killMatching = (also: RegExp): void => {
+      for (const line of processesMentioning(dir))
+        if (also.test(line)) {
+          try {
+            process.kill(Number(line.split(":")[0]), "SIGKILL");
+          } catch {
+            // it ended on its own meanwhile
+          }
+        }
+    };
+    const r = await runCli(args, {
+      env,
+      timeoutMs: 180_000,
+      onStderr: (text, pid) => {
+        if (timer) return;
+        if (victim === "ctrl-c") {
+          timer = setTimeout(() => process.kill(pid, "SIGINT"), delayMs);
+          return;
+        }
+        if (!/starting the device session/.test(text)) return;
+        timer = setTimeout(
+          () =>
+            killMatching(
+              victim === "server"
+                ? /microtvm_api_server/
+                : target.template === "host"
+                  ? /build\/firmware(\s|$)/
+                  : /^\d+: qemu-system-arm/,
+            ),
+          delayMs,
+        );
+      },
+    }).catch(() => undefined);
+    clearTimeout(timer);
+    const label = `${target.name} kill seed ${seed + t} (${victim} after ${delayMs} ms)`;
+    if (process.env.MICROTVM_FUZZ_VERBOSE)
+      console.error(`${label}: exit ${r?.code}: ${r?.stderr.trim().split("\n").at(-1)}`);
+    if (r === undefined) {
+      out.hangs++;
+      out.findings.push(`${label}: no exit`);
+    } else if (r.code === 0) {
+      if (JSON.stringify(JSON.parse(r.stdout).outputs) !== expected) {
+        out.silentlyWrong++;
+        out.findings.push(`${label}: exit 0 with different outputs`);
+      }
+    } else {
+      const wanted = victim === "ctrl-c" ? 130 : 1;
+      const stack = /TypeError|RangeError|ReferenceError|\n\s+at /.test(r.stderr);
+      // A killed device is reported as killed or ended, not as a hung device or a closed pipe.
+      const misnamed = victim === "firmware" && !/signal|SIGKILL|killed|exited|ended|stopped/i.test(r.stderr);
+      if (r.code !== wanted || stack || misnamed) {
+        out.crashes++;
+        out.findings.push(`${label}: exit ${r.code}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
+      }
+    }
+    const left = await survivors(dir, 5000);
+    if (left.length > 0) {
+      out.orphans++;
+      out.findings.push(`${label}: left running: ${left.join("; ").slice(0, 300)}`);
+      for (const line of left) {
+        try {
+          process.kill(Number(line.split(":")[0]), "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+    }
+  }
+}
+
+/**
+ * A firmware built for other options must never run: `run --no-build` with options other than the
+ * build's, or with another build's firmware copied into the project, must refuse (exit non-zero)
+ * and say it is the firmware. Exit 0 is a foreign-firmware run.
+ */
+export async function fuzzStaleFirmware(
+  out: Tally,
+  work: string,
+  seed: number,
+  trials: number,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const model = join(repoRoot, "examples", "sine-model", "sine.tar");
+  const dir = join(work, "stale");
+  const other = join(work, "stale-other");
+  for (const [d, extra] of [
+    [dir, []],
+    [other, ["-o", "workspace_size_bytes=65536"]],
+  ] as const) {
+    const created = await runCli(["create-project", d, model, "--template", "host", ...extra], {
+      env,
+      timeoutMs: 300_000,
+    });
+    if (created.code !== 0) throw new Error(created.stderr);
+    const built = await runCli(["build", d], { env, timeoutMs: 300_000 });
+    if (built.code !== 0) throw new Error(built.stderr);
+  }
+  const projectFile = join(dir, "microtvm-project.json");
+  const savedProject = readFileSync(projectFile);
+  const firmware = join(dir, "build", "firmware");
+  const ownFirmware = readFileSync(firmware);
+  for (let t = 0; t < trials; t++) {
+    const rand = prng(seed + t);
+    out.trials++;
+    const swap = t % 2 === 1;
+    let args: string[];
+    if (swap) {
+      writeFileSync(firmware, readFileSync(join(other, "build", "firmware")), { mode: 0o755 });
+      args = ["run", dir, "--no-build"];
+    } else {
+      const size = 8192 * (2 + Math.floor(rand() * 120));
+      args = ["run", dir, "--no-build", "-o", `workspace_size_bytes=${size}`];
+    }
+    const r = await runCli(args, { env, timeoutMs: 120_000 }).catch(() => undefined);
+    const label = `stale firmware seed ${seed + t} (${swap ? "another build's firmware" : args.at(-1)})`;
+    if (r === undefined) {
+      out.hangs++;
+      out.findings.push(`${label}: no exit`);
+    } else if (r.code === 0) {
+      out.foreignFirmware++;
+      out.findings.push(`${label}: ran (exit 0)`);
+    } else if (!/firmware/i.test(r.stderr) || /TypeError|RangeError|\n\s+at /.test(r.stderr)) {
+      out.crashes++;
+      out.findings.push(`${label}: exit ${r.code} without naming the firmware: ${r.stderr.slice(-200)}`);
+    }
+    writeFileSync(firmware, ownFirmware, { mode: 0o755 });
+    writeFileSync(projectFile, savedProject);
+    if (processesMentioning(dir).length > 0) out.orphans++;
+  }
+}
