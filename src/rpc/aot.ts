@@ -1,4 +1,4 @@
-// The AOT executor driven over RPC, following TVM's Python (§4.2) in its lean, wire-compatible form.
+// The AOT executor driven over RPC, following TVM's Python AOT executor in its lean, wire-compatible form.
 import { withCleanup } from "./cleanup.js";
 import { Arg } from "./codec.js";
 import { formatDType, parseDType, dtypeEquals, storageBytes } from "../dtype/index.js";

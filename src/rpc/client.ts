@@ -87,7 +87,7 @@ const float32: DLDataType = parseDType("float32");
 /** Requests up to this many bytes fit any device (TVM's smallest packet buffers are hundreds of bytes). */
 const SMALL_PACKET_BYTES = 128;
 
-/** Decodes a kCallFunc reply: `[Int rc, value…]` per §3.6 into the real return value. */
+/** Decodes a kCallFunc reply: `[Int rc, value…]` (docs/rpc.md, "The minRPC wire format") into the real return value. */
 export function decodeCallReturn(values: readonly RpcValue[], context: string): RpcReturn {
   const head = values[0];
   if (head?.type !== "int") {

@@ -1,4 +1,5 @@
-// minRPC packet codec: envelope, packed sequences, DLTensor wire struct, requests and replies.
+// minRPC packet codec: envelope, packed sequences, DLTensor wire struct, requests and replies
+// (the layout is in docs/rpc.md, "The minRPC wire format").
 // Pure functions over bytes; every multi-byte integer is little-endian.
 import type { DLDataType } from "../dtype/index.js";
 import type { Device } from "./device.js";
@@ -313,7 +314,7 @@ function writeDType(w: ByteWriter, dtype: DLDataType): void {
   w.u8(dtype.code).u8(dtype.bits).u16(dtype.lanes);
 }
 
-/** Writes the DLTensor wire struct (§3.4). Refuses strides: the wire cannot carry them. */
+/** Writes the DLTensor wire struct. Refuses strides: the wire cannot carry them. */
 export function writeDLTensor(w: ByteWriter, tensor: DLTensor): void {
   if (tensor.strides != null) {
     throw new RpcUsageError(
@@ -335,7 +336,7 @@ function safeNumber(value: bigint, what: string, reader: ByteReader, context: st
   return Number(value);
 }
 
-/** Reads the DLTensor wire struct (§3.4). */
+/** Reads the DLTensor wire struct. */
 export function readDLTensor(r: ByteReader, context: string): DLTensor {
   const data = r.u64("DLTensor.data");
   const device = { deviceType: r.i32("DLTensor.device_type"), deviceId: r.i32("DLTensor.device_id") };
@@ -353,7 +354,7 @@ export function readDLTensor(r: ByteReader, context: string): DLTensor {
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
 
-/** Writes a packed sequence: i32 num_args, i32 type codes, then each value (§3.3). */
+/** Writes a packed sequence: i32 num_args, i32 type codes, then each value. */
 export function writePackedSeq(w: ByteWriter, values: readonly RpcValue[]): void {
   w.i32(values.length);
   for (const v of values) w.i32(typeCodeOf[v.type]);
@@ -401,7 +402,7 @@ export function writePackedSeq(w: ByteWriter, values: readonly RpcValue[]): void
   }
 }
 
-/** Reads a packed sequence (§3.3). Codes 13 and 14 never travel on the wire and are protocol errors. */
+/** Reads a packed sequence. Codes 13 and 14 never travel on the wire and are protocol errors. */
 export function readPackedSeq(r: ByteReader, context: string): RpcValue[] {
   const count = r.i32("num_args");
   if (count < 0 || count * 4 > r.remaining) {
@@ -460,7 +461,7 @@ export function readPackedSeq(r: ByteReader, context: string): RpcValue[] {
   });
 }
 
-/** Wraps a body into a packet: u64 L, i32 code, body (§3.1). */
+/** Wraps a body into a packet: u64 L, i32 code, body. */
 function packet(code: number, body: (w: ByteWriter) => void): Uint8Array {
   const w = new ByteWriter();
   w.u64(0).i32(code);

@@ -1,4 +1,4 @@
-// The host-side graph executor (§4.4): the graph runs on the host, every kernel is a system-lib function
+// The host-side graph executor (docs/runtime.md, "Graph"): the graph runs on the host, every kernel is a system-lib function
 // on the device called over RPC with DLTensors that point into device storage.
 import type { DLTensor } from "./codec.js";
 import {

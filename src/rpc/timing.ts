@@ -1,4 +1,4 @@
-// Device-side timing through runtime.RPCTimeEvaluator (§3.12) and host round-trip measurement.
+// Device-side timing through runtime.RPCTimeEvaluator (docs/rpc.md, "Time evaluator") and host round-trip measurement.
 import { Arg, type RpcValue } from "./codec.js";
 import { RpcProtocolError, RpcUsageError } from "./errors.js";
 import { RemoteFunction, toRpcValue, type RemoteArg } from "./remote.js";

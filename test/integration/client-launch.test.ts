@@ -1,4 +1,4 @@
-// Finding and starting a server (spec §1.2, §7 item 71, §8 items 20 and 22): precedence, argv,
+// Finding and starting a server as TVM's client does (docs/interop.md): precedence, argv,
 // working directory, relative paths, and the errors when nothing can be started.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -38,7 +38,7 @@ async function recordedLaunch(dir: string, options: LaunchOptions = {}): Promise
   return readFileSync(join(dir, "argv.txt"), "utf8").trimEnd().split("\n");
 }
 
-test("launch_microtvm_api_server.sh wins over microtvm_api_server.py and gets the .py path first (item 71)", async (t) => {
+test("launch_microtvm_api_server.sh wins over microtvm_api_server.py and gets the .py path first", async (t) => {
   const dir = project(
     { "launch_microtvm_api_server.sh": RECORD_SH, "microtvm_api_server.py": "raise SystemExit(9)\n" },
     ["launch_microtvm_api_server.sh"],
@@ -63,7 +63,7 @@ test("the launch script gets the .py path even when no .py exists (as the refere
   assert.equal(argv[2], join(dir, "microtvm_api_server.py"));
 });
 
-test("a relative project directory is made absolute before launching (§8 item 20)", async (t) => {
+test("a relative project directory is made absolute before launching", async (t) => {
   const dir = project({ "launch_microtvm_api_server.sh": RECORD_SH }, ["launch_microtvm_api_server.sh"]);
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const argv = await recordedLaunch(relative(process.cwd(), dir));

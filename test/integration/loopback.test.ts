@@ -260,7 +260,7 @@ test("loopback server: template → generate → relaunch → build → flash �
   assert.equal(isAlive(pid), false, "no process left behind");
 });
 
-test("loopback server: usage errors exit 2 with argparse's message; --help exits 0", async (t) => {
+test("deviation 8: loopback server: usage errors exit 2 with argparse's message, descriptors that are not open exit 1 naming them; --help exits 0", async (t) => {
   const root = mkdtempSync(join(tmpdir(), "microtvm-loopback-"));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const template = await makeTemplate(root);
@@ -294,7 +294,7 @@ test("loopback server: usage errors exit 2 with argparse's message; --help exits
   assert.match(help.stdout, /--read-fd READ_FD/);
 });
 
-test("loopback server: a client that closes the reply pipe mid-conversation makes it exit quietly", async (t) => {
+test("deviation 5: loopback server: a client that closes the reply pipe mid-conversation makes it exit quietly", async (t) => {
   const root = mkdtempSync(join(tmpdir(), "microtvm-loopback-"));
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const template = await makeTemplate(root);
@@ -327,7 +327,7 @@ test("loopback server: a request line that is not JSON gets no reply and the ser
   assert.match(s.stderr, /ERROR:microtvm\.server:Caught error reading request/);
 });
 
-test("loopback server: read_transport timeout_sec 1e308 waits (clamped to what a timer can hold) without a warning flood", async (t) => {
+test("deviation 10: loopback server: read_transport timeout_sec 1e308 waits (clamped to what a timer can hold) without a warning flood", async (t) => {
   const root = mkdtempSync(join(tmpdir(), "microtvm-loopback-"));
   const servers: Server[] = [];
   t.after(() => {

@@ -1,5 +1,5 @@
 // Our client against our server (serveChannel) over an in-memory channel pair: the reference
-// suite's client ↔ server behaviours (spec §7a items 1–21).
+// suite's client ↔ server behaviours, one test per behaviour TVM's own tests check.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createMemoryChannelPair } from "../../src/channel/index.js";
@@ -78,7 +78,7 @@ function connect(handler: ProjectApiHandler) {
   return { client: new ProjectApiClient(clientEnd), done };
 }
 
-test("server_info_query: protocol_version added, fields echoed, options with 7 keys in order (items 1–4)", async () => {
+test("server_info_query: protocol_version added, fields echoed, options with 7 keys in order", async () => {
   const { handler, calls } = recordingHandler();
   const { client, done } = connect(handler);
   const wire = await client.serverInfoQueryWire("0.19.dev0");
@@ -118,7 +118,7 @@ test("server_info_query: protocol_version added, fields echoed, options with 7 k
   assert.equal((await done).reason, "eof");
 });
 
-test("UnsupportedTVMVersionError from the handler reaches the client as that class (item 5)", async () => {
+test("UnsupportedTVMVersionError from the handler reaches the client as that class", async () => {
   const { handler } = recordingHandler({
     serverInfoQuery: () => {
       throw new UnsupportedTVMVersionError();
@@ -133,7 +133,7 @@ test("UnsupportedTVMVersionError from the handler reaches the client as that cla
   await client.close();
 });
 
-test("a handler's protocol_version 0 is sent and refused by the client (item 6)", async () => {
+test("a handler's protocol_version 0 is sent and refused by the client", async () => {
   const { handler } = recordingHandler({ serverInfoQuery: () => ({ ...serverInfo, protocolVersion: 0 }) });
   const { client } = connect(handler);
   await assert.rejects(
@@ -145,7 +145,7 @@ test("a handler's protocol_version 0 is sent and refused by the client (item 6)"
   await client.close();
 });
 
-test("build, flash and open_transport pass options through once; timeouts come back (items 7–9)", async () => {
+test("build, flash and open_transport pass options through once; timeouts come back", async () => {
   const { handler, calls } = recordingHandler();
   const { client } = connect(handler);
   assert.equal(await client.build({ bar: "baz" }), null);
@@ -171,7 +171,7 @@ test("build, flash and open_transport pass options through once; timeouts come b
   await client.close();
 });
 
-test("close_transport sends no params and calls the handler with no arguments (item 10)", async () => {
+test("close_transport sends no params and calls the handler with no arguments", async () => {
   const { handler, calls } = recordingHandler();
   const { client } = connect(handler);
   await client.closeTransport();
@@ -179,7 +179,7 @@ test("close_transport sends no params and calls the handler with no arguments (i
   await client.close();
 });
 
-test("read_transport delivers the handler's bytes; the handler sees n and timeout (item 11)", async () => {
+test("read_transport delivers the handler's bytes; the handler sees n and timeout", async () => {
   const { handler, calls } = recordingHandler();
   const { client } = connect(handler);
   assert.deepEqual(await client.readTransport(128, 5.0), new Uint8Array([0x66, 0x6f, 0x6f, 0x1b]));
@@ -187,7 +187,7 @@ test("read_transport delivers the handler's bytes; the handler sees n and timeou
   await client.close();
 });
 
-test("IoTimeoutError / TransportClosedError from read and write keep their class; serving continues (items 12, 14)", async () => {
+test("IoTimeoutError / TransportClosedError from read and write keep their class; serving continues", async () => {
   let n = 0;
   const kinds = [IoTimeoutError, TransportClosedError];
   const { handler, calls } = recordingHandler({
@@ -208,7 +208,7 @@ test("IoTimeoutError / TransportClosedError from read and write keep their class
   await client.close();
 });
 
-test("write_transport delivers exactly the bytes and the timeout; returns nothing (item 13)", async () => {
+test("write_transport delivers exactly the bytes and the timeout; returns nothing", async () => {
   const { handler, calls } = recordingHandler();
   const { client } = connect(handler);
   assert.equal(await client.writeTransport(new TextEncoder().encode("foo"), 5.0), undefined);
@@ -216,7 +216,7 @@ test("write_transport delivers exactly the bytes and the timeout; returns nothin
   await client.close();
 });
 
-test("any other handler exception becomes a ServerError whose text names it (item 15)", async () => {
+test("any other handler exception becomes a ServerError whose text names it", async () => {
   const { handler } = recordingHandler({
     closeTransport: () => {
       throw new ProjectAPITestError("boom");
@@ -232,7 +232,7 @@ test("any other handler exception becomes a ServerError whose text names it (ite
   await client.close();
 });
 
-test("protocol errors: unknown method, extra, missing and mistyped params (items 16–21)", async () => {
+test("protocol errors: unknown method, extra, missing and mistyped params", async () => {
   const { handler, calls } = recordingHandler();
   const { client } = connect(handler);
   const rejectsWith = (promise: Promise<unknown>, code: number, text: string) =>

@@ -1,5 +1,5 @@
 // The client against scripted servers over in-memory channels: ids, key order, reply checks,
-// error mapping, queueing, time limits and shutdown (spec §1.6, §3.5–3.6, §7 items 67–70, §8 17).
+// error mapping, queueing, time limits and shutdown, as TVM's client behaves (docs/interop.md).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createMemoryChannelPair, type Channel } from "../../src/channel/index.js";
@@ -52,7 +52,7 @@ const info = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-test("ids start at 1 and increase; keys are jsonrpc, method, params, id; options default to {} (item 67)", async () => {
+test("ids start at 1 and increase; keys are jsonrpc, method, params, id; options default to {}", async () => {
   const { client, seen } = scripted((r) => reply(r.id, null));
   await client.build();
   await client.flash();
@@ -128,7 +128,7 @@ test("write_transport lines, alone and sent with read_transport, are exactly JSO
   ]);
 });
 
-test("EOF while waiting → ConnectionShutdownError, then 'connection already closed' (item 68)", async () => {
+test("EOF while waiting → ConnectionShutdownError, then 'connection already closed'", async () => {
   const { client } = scripted(() => "CLOSE");
   await assert.rejects(
     client.build(),
@@ -142,7 +142,7 @@ test("EOF while waiting → ConnectionShutdownError, then 'connection already cl
   );
 });
 
-test("a reply without jsonrpc 2.0 is a MalformedReplyError naming what it saw (item 69)", async () => {
+test("a reply without jsonrpc 2.0 is a MalformedReplyError naming what it saw", async () => {
   for (const [jsonrpc, shown] of [
     [undefined, "None"],
     ["1.0", "'1.0'"],
@@ -158,7 +158,7 @@ test("a reply without jsonrpc 2.0 is a MalformedReplyError naming what it saw (i
   }
 });
 
-test("a reply without result or error is a MalformedReplyError (item 69)", async () => {
+test("a reply without result or error is a MalformedReplyError", async () => {
   const { client } = scripted((r) => JSON.stringify({ jsonrpc: "2.0", id: r.id }));
   await assert.rejects(
     client.build(),
@@ -169,7 +169,7 @@ test("a reply without result or error is a MalformedReplyError (item 69)", async
   await client.close();
 });
 
-test("a reply with another id is a MismatchedIdError and the client shuts down (item 69)", async () => {
+test("a reply with another id is a MismatchedIdError and the client shuts down", async () => {
   const { client } = scripted((r) => reply((r.id as number) + 1, null));
   await assert.rejects(
     client.build(),
@@ -179,7 +179,7 @@ test("a reply with another id is a MismatchedIdError and the client shuts down (
   await assert.rejects(client.build(), ConnectionShutdownError);
 });
 
-test("error takes precedence over result (item 69)", async () => {
+test("error takes precedence over result", async () => {
   const { client } = scripted((r) =>
     JSON.stringify({
       jsonrpc: "2.0",
@@ -192,7 +192,7 @@ test("error takes precedence over result (item 69)", async () => {
   await client.close();
 });
 
-test("non-JSON, non-object, id-less and error:null replies are MalformedReplyError (§8 item 17)", async () => {
+test("non-JSON, non-object, id-less and error:null replies are MalformedReplyError", async () => {
   const cases: [string, (id: unknown) => string, RegExp][] = [
     ["not JSON", () => "this is not json", /reply to build is not JSON/],
     ["an array", () => "[1, 2]", /reply to build is not a JSON object: \[1, 2\]/],
@@ -221,7 +221,7 @@ test("non-JSON, non-object, id-less and error:null replies are MalformedReplyErr
   }
 });
 
-test("error replies map to the reference's classes; unknown codes do not crash (item 70, §8 15)", async () => {
+test("error replies map to the reference's classes; unknown codes do not crash", async () => {
   const errors: Record<string, unknown>[] = [
     { code: -32000, message: "something odd", data: { detail: 1 } },
     { code: -32000, message: "TransportClosedError", data: { traceback: "tb" } },
@@ -321,7 +321,7 @@ test("close() fails the pending call at once and is idempotent", async () => {
   );
 });
 
-test("closing the transport does not shut the client down (unlike the reference, §8 item 25)", async () => {
+test("closing the transport does not shut the client down (unlike the reference)", async () => {
   const { client } = scripted((r) =>
     r.method === "open_transport"
       ? reply(r.id, {

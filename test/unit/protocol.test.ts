@@ -35,7 +35,7 @@ import {
 const bytes = (...b: number[]) => Uint8Array.from(b);
 const ascii = (s: string) => new TextEncoder().encode(s);
 
-// §2.5 vectors, computed with Python 3.11 base64.b85encode.
+// Vectors computed with Python 3.11 base64.b85encode (RFC 1924 alphabet, no `z` shortcut).
 const B85_VECTORS: [Uint8Array, string][] = [
   [bytes(), ""],
   [bytes(0), "00"],
@@ -245,7 +245,7 @@ test("the method table declares the eight methods once, in order, with the refer
   );
 });
 
-test("JsonRpcError string form is `JSON-RPC error # code: message` plus traceback or repr(data) (§3.2)", () => {
+test("JsonRpcError string form is `JSON-RPC error # code: message` plus traceback or repr(data)", () => {
   assert.equal(
     String(new JsonRpcError(-32601, "x: no such method")),
     "JSON-RPC error # -32601: x: no such method",
@@ -281,7 +281,7 @@ test("ServerError subclasses send their class name as the message", () => {
   assert.equal(e.name, "BoardNotFoundError");
 });
 
-test("errorFromWire maps -32000 by class name, other codes to JsonRpcError, unknown codes too (§3.5, §8.15)", () => {
+test("errorFromWire maps -32000 by class name, other codes to JsonRpcError, unknown codes too", () => {
   const timeout = errorFromWire(
     { code: -32000, message: "IoTimeoutError", data: { traceback: "tb" } },
     "calling method read_transport",
@@ -312,7 +312,7 @@ test("errorFromWire maps -32000 by class name, other codes to JsonRpcError, unkn
   assert.throws(() => errorFromWire({ code: -32000 }), WireFormatError);
 });
 
-test("default_project_options: the seven options with exact help, and overrides (§7 items 30, 31)", () => {
+test("default_project_options: the seven options with exact help, and overrides", () => {
   const options = defaultProjectOptions();
   assert.deepEqual(
     options.map((o) => o.name),

@@ -1,4 +1,4 @@
-// Byte-exact checks of the minRPC codec against the worked examples of the wire specification (§3.8).
+// Byte-exact checks of the minRPC codec against worked examples of the wire format (docs/rpc.md, "The minRPC wire format").
 import { decodeCallReturn } from "../../src/rpc/client.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -57,7 +57,7 @@ const uint8x2At0x1000: DLTensor = {
   byteOffset: 0,
 };
 
-test('§3.8 GetGlobalFunc("runtime.SystemLib") request, and it is the payload of the worked frame', () => {
+test('worked example: GetGlobalFunc("runtime.SystemLib") request, and it is the payload of the worked frame', () => {
   const rpc = hex(
     '25 00 00 00 00 00 00 00 09 00 00 00 01 00 00 00 0b 00 00 00 11 00 00 00 00 00 00 00 "runtime.SystemLib"',
   );
@@ -69,7 +69,7 @@ test('§3.8 GetGlobalFunc("runtime.SystemLib") request, and it is the payload of
   assert.deepEqual(decodeRequest(packet), { kind: "syscall", code: 9, args: [Arg.str("runtime.SystemLib")] });
 });
 
-test("§3.8 Return handle 0x80028000 decodes to one OpaqueHandle and re-encodes identically", () => {
+test("worked example: Return handle 0x80028000 decodes to one OpaqueHandle and re-encodes identically", () => {
   const rpc = hex("14 00 00 00 00 00 00 00 04 00 00 00 01 00 00 00 03 00 00 00 00 80 02 80 00 00 00 00");
   assert.deepEqual(decodeReply(rpc), { kind: "return", values: [Arg.handle(0x80028000n)] });
   assert.deepEqual(encodeReturn([Arg.handle(0x80028000n)]), rpc);
@@ -78,7 +78,7 @@ test("§3.8 Return handle 0x80028000 decodes to one OpaqueHandle and re-encodes 
   assert.deepEqual(framePayload(wire), rpc);
 });
 
-test("§3.8 CallFunc(0x80028000) with no arguments", () => {
+test("worked example: CallFunc(0x80028000) with no arguments", () => {
   const rpc = hex("10 00 00 00 00 00 00 00 03 00 00 00 00 80 02 80 00 00 00 00 00 00 00 00");
   assert.deepEqual(encodeCallFunc(0x80028000n, []), rpc);
   const wire = hex(`ff fd 1b 00 00 00 82 66 10 10 00 00 00 00 00 00 00 03 00 00 00 00 80 02 80 00 00 00 00
@@ -87,7 +87,7 @@ test("§3.8 CallFunc(0x80028000) with no arguments", () => {
   assert.deepEqual(decodeRequest(rpc), { kind: "callFunc", handle: 0x80028000n, args: [] });
 });
 
-test("§3.8 Return Module 0x8000: [Int 9, OpaqueHandle] becomes a module handle", () => {
+test("worked example: Return Module 0x8000: [Int 9, OpaqueHandle] becomes a module handle", () => {
   const rpc = hex(`20 00 00 00 00 00 00 00 04 00 00 00 02 00 00 00 00 00 00 00 03 00 00 00
        09 00 00 00 00 00 00 00 00 80 00 00 00 00 00 00`);
   const reply = decodeReply(rpc);
@@ -99,7 +99,7 @@ test("§3.8 Return Module 0x8000: [Int 9, OpaqueHandle] becomes a module handle"
   assert.deepEqual(encodeReturn([Arg.int(9), Arg.handle(0x8000n)]), rpc);
 });
 
-test("§3.8 CopyToRemote uint8[1,2] at 0x1000, offset 0, bytes 02 03 (L = 0x3e)", () => {
+test("worked example: CopyToRemote uint8[1,2] at 0x1000, offset 0, bytes 02 03 (L = 0x3e)", () => {
   const rpc = hex(`3e 00 00 00 00 00 00 00 07 00 00 00 00 10 00 00 00 00 00 00 01 00 00 00 00 00 00 00
        02 00 00 00 01 08 01 00 01 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00 00 00 00 00
        00 00 00 00 02 00 00 00 00 00 00 00 02 03`);
@@ -112,7 +112,7 @@ test("§3.8 CopyToRemote uint8[1,2] at 0x1000, offset 0, bytes 02 03 (L = 0x3e)"
   });
 });
 
-test("§3.8 CopyFromRemote of the same tensor (L = 0x3c) and its CopyAck", () => {
+test("worked example: CopyFromRemote of the same tensor (L = 0x3c) and its CopyAck", () => {
   const packet = encodeCopyFromRemote(uint8x2At0x1000, 2);
   assert.equal(packet.length, 8 + 0x3c);
   assert.deepEqual(packet.subarray(0, 12), hex("3c 00 00 00 00 00 00 00 06 00 00 00"));
@@ -128,7 +128,7 @@ test("§3.8 CopyFromRemote of the same tensor (L = 0x3c) and its CopyAck", () =>
   assert.deepEqual(encodeCopyAck(Uint8Array.of(0xaa, 0xbb)), ack);
 });
 
-test('§3.8 Exception "oops" and Shutdown; §3.6 ReturnVoid', () => {
+test('worked example: Exception "oops" and Shutdown; ReturnVoid', () => {
   const oops = hex(
     "18 00 00 00 00 00 00 00 05 00 00 00 01 00 00 00 0b 00 00 00 04 00 00 00 00 00 00 00 6f 6f 70 73",
   );
@@ -238,7 +238,7 @@ test("malformed replies are RpcProtocolErrors that say what is wrong", () => {
   }
 });
 
-test("CallFunc return decoding covers every return kind of §3.6", () => {
+test("CallFunc return decoding covers every return kind (docs/rpc.md)", () => {
   const tensor: DLTensor = {
     data: 0x3000n,
     device: CPU_DEVICE,

@@ -1,5 +1,6 @@
-// The server's wire behaviour, one test per reference behaviour (spec §7 items 1–29, 44–66),
-// driven in-process with raw request lines. Deviations from the reference are tested as such.
+// The server's wire behaviour, one test per behaviour of the reference server (TVM's
+// project_api/server.py), driven in-process with raw request lines. Where we deliberately
+// differ, the test is named after its row in docs/wire-deviations.md ("deviation N: ...").
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
@@ -93,14 +94,14 @@ async function serveBytes(
 const invalid = (message: string) =>
   `{"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": ${JSON.stringify(message)}, "data": null}}`;
 
-// ---- §7a: behaviours the reference test suite checks ----
+// ---- behaviours TVM's own server tests check ----
 
-test("1: server_info_query adds protocol_version 1 when the handler does not", async () => {
+test("server_info_query adds protocol_version 1 when the handler does not", async () => {
   const { json } = await one(recorder().handler, req("server_info_query", { tvm_version: "0.19.dev0" }));
   assert.equal(json!.result.protocol_version, 1);
 });
 
-test("2: platform_name, is_template and model_library_format_path are echoed exactly", async () => {
+test("platform_name, is_template and model_library_format_path are echoed exactly", async () => {
   const { handler, calls } = recorder();
   const { json } = await one(handler, req("server_info_query", { tvm_version: "0.19.dev0" }));
   assert.equal(json!.result.platform_name, "platform_name");
@@ -109,7 +110,7 @@ test("2: platform_name, is_template and model_library_format_path are echoed exa
   assert.deepEqual(calls, [["serverInfoQuery", "0.19.dev0"]]);
 });
 
-test("3, 4: project_options keep order and exactly the 7 keys; unset fields are null", async () => {
+test("project_options keep order and exactly the 7 keys; unset fields are null", async () => {
   const options = [
     { name: "foo", choices: ["qux"], type: "str", required: ["generate_project"], help: "Option foo" },
     { name: "bar", type: "int", optional: ["build"], help: "Option bar" },
@@ -132,7 +133,7 @@ test("3, 4: project_options keep order and exactly the 7 keys; unset fields are 
   );
 });
 
-test("5: UnsupportedTVMVersionError crosses the wire as its class name", async () => {
+test("UnsupportedTVMVersionError crosses the wire as its class name", async () => {
   const { handler } = recorder({
     serverInfoQuery: () => {
       throw new UnsupportedTVMVersionError();
@@ -145,7 +146,7 @@ test("5: UnsupportedTVMVersionError crosses the wire as its class name", async (
   assert.match(json!.error.data.traceback, /UnsupportedTVMVersionError/);
 });
 
-test("6: a handler's own protocolVersion is sent as is", async () => {
+test("a handler's own protocolVersion is sent as is", async () => {
   const { handler } = recorder({
     serverInfoQuery: () => ({
       platformName: "p",
@@ -159,7 +160,7 @@ test("6: a handler's own protocolVersion is sent as is", async () => {
   assert.equal(json!.result.protocol_version, 0);
 });
 
-test("7, 8: build and flash get exactly the options object and reply result null", async () => {
+test("build and flash get exactly the options object and reply result null", async () => {
   for (const method of ["build", "flash"] as const) {
     const { handler, calls } = recorder();
     const { reply } = await one(handler, req(method, { options: { bar: "baz" } }));
@@ -168,7 +169,7 @@ test("7, 8: build and flash get exactly the options object and reply result null
   }
 });
 
-test("9: open_transport passes options and replies {timeouts: {...}} with the three keys", async () => {
+test("open_transport passes options and replies {timeouts: {...}} with the three keys", async () => {
   const { handler, calls } = recorder();
   const { reply } = await one(handler, req("open_transport", { options: { bar: "baz" } }));
   assert.equal(
@@ -178,14 +179,14 @@ test("9: open_transport passes options and replies {timeouts: {...}} with the th
   assert.deepEqual(calls, [["openTransport", { bar: "baz" }]]);
 });
 
-test("10: close_transport calls the handler once with no arguments", async () => {
+test("close_transport calls the handler once with no arguments", async () => {
   const { handler, calls } = recorder();
   const { reply } = await one(handler, req("close_transport", {}));
   assert.equal(reply, '{"jsonrpc": "2.0", "id": 1, "result": null}');
   assert.deepEqual(calls, [["closeTransport"]]);
 });
 
-test("11: read_transport passes n and timeout_sec and base85-encodes the bytes", async () => {
+test("read_transport passes n and timeout_sec and base85-encodes the bytes", async () => {
   const { handler, calls } = recorder();
   const { reply } = await one(handler, req("read_transport", { n: 128, timeout_sec: 5.0 }));
   assert.equal(reply, '{"jsonrpc": "2.0", "id": 1, "result": {"data": "W^ZpB"}}');
@@ -198,7 +199,7 @@ test("11: read_transport passes n and timeout_sec and base85-encodes the bytes",
   assert.deepEqual(calls.at(-1), ["readTransport", 1, null]);
 });
 
-test("12: IoTimeoutError and TransportClosedError from read_transport; the server keeps serving", async () => {
+test("IoTimeoutError and TransportClosedError from read_transport; the server keeps serving", async () => {
   let i = 0;
   const errors = [() => new IoTimeoutError(), () => new TransportClosedError()];
   const { handler } = recorder({
@@ -219,7 +220,7 @@ test("12: IoTimeoutError and TransportClosedError from read_transport; the serve
   assert.equal(end.reason, "eof");
 });
 
-test("13: write_transport decodes base85 for the handler and always replies null", async () => {
+test("write_transport decodes base85 for the handler and always replies null", async () => {
   const { handler, calls } = recorder({
     writeTransport: (d, t) => void calls.push(["writeTransport", d, t]),
   });
@@ -231,7 +232,7 @@ test("13: write_transport decodes base85 for the handler and always replies null
   assert.deepEqual(calls, [["writeTransport", new TextEncoder().encode("foo"), 5]]);
 });
 
-test("14: IoTimeoutError and TransportClosedError from write_transport; the server keeps serving", async () => {
+test("IoTimeoutError and TransportClosedError from write_transport; the server keeps serving", async () => {
   let i = 0;
   const { handler } = recorder({
     writeTransport: () => {
@@ -254,7 +255,7 @@ test("14: IoTimeoutError and TransportClosedError from write_transport; the serv
   assert.equal(end.reason, "eof");
 });
 
-test("15: any other exception becomes -32000 `calling method X` with the class name in the traceback", async () => {
+test("any other exception becomes -32000 `calling method X` with the class name in the traceback", async () => {
   class ProjectAPITestError extends Error {}
   const { handler } = recorder({
     closeTransport: () => {
@@ -268,7 +269,7 @@ test("15: any other exception becomes -32000 `calling method X` with the class n
   assert.match(json!.error.data.traceback, /ProjectAPITestError: This is a test error\n\s+at /);
 });
 
-test("16: an unknown method gets -32601", async () => {
+test("an unknown method gets -32601", async () => {
   const { reply } = await one(recorder().handler, req("invalid_method", { bar: null }));
   assert.equal(
     reply,
@@ -276,7 +277,7 @@ test("16: an unknown method gets -32601", async () => {
   );
 });
 
-test("17, 18: an extra parameter gets -32602 `X: extra parameters: name`", async () => {
+test("an extra parameter gets -32602 `X: extra parameters: name`", async () => {
   for (const method of ["build", "open_transport"]) {
     const { json, stop } = await one(
       recorder().handler,
@@ -291,7 +292,7 @@ test("17, 18: an extra parameter gets -32602 `X: extra parameters: name`", async
   }
 });
 
-test("19, 20: a missing parameter gets -32602 `method X: parameter options not given`", async () => {
+test("a missing parameter gets -32602 `method X: parameter options not given`", async () => {
   for (const method of ["build", "open_transport"]) {
     const { json } = await one(recorder().handler, req(method, {}));
     assert.deepEqual(json!.error, {
@@ -302,7 +303,7 @@ test("19, 20: a missing parameter gets -32602 `method X: parameter options not g
   }
 });
 
-test("21: build with options null gets -32602 with Python type names", async () => {
+test("build with options null gets -32602 with Python type names", async () => {
   const { json } = await one(recorder().handler, req("build", { options: null }));
   assert.equal(
     json!.error.message,
@@ -315,36 +316,36 @@ test("21: build with options null gets -32602 with Python type names", async () 
   );
 });
 
-test("22: a line that is not JSON gets no reply and stops the server", async () => {
+test("a line that is not JSON gets no reply and stops the server", async () => {
   assert.deepEqual(await serveOneRequest(recorder().handler, "foobar"), { stop: true });
 });
 
-test("23: EOF gets no reply and stops the server quietly", async () => {
+test("EOF gets no reply and stops the server quietly", async () => {
   const { out, end } = await serveBytes(recorder().handler, []);
   assert.equal(out, "");
   assert.deepEqual(end, { reason: "eof", replies: 0 });
 });
 
-test("24: request `1` gets -32600 `request: want dict; got 1` with id null, then stop", async () => {
+test("request `1` gets -32600 `request: want dict; got 1` with id null, then stop", async () => {
   assert.deepEqual(await serveOneRequest(recorder().handler, "1"), {
     reply: invalid("request: want dict; got 1"),
     stop: true,
   });
 });
 
-test("25: jsonrpc 1.0 is reported as `got 1.0` (float lexeme kept)", async () => {
+test("jsonrpc 1.0 is reported as `got 1.0` (float lexeme kept)", async () => {
   assert.deepEqual(await serveOneRequest(recorder().handler, '{"jsonrpc": 1.0}'), {
     reply: invalid('request["jsonrpc"]: want "2.0"; got 1.0'),
     stop: true,
   });
 });
 
-test("26: a non-string method gets `want str; got 123`", async () => {
+test("a non-string method gets `want str; got 123`", async () => {
   const r = await serveOneRequest(recorder().handler, '{"jsonrpc": "2.0", "method": 123}');
   assert.deepEqual(r, { reply: invalid('request["method"]: want str; got 123'), stop: true });
 });
 
-test("27: a method outside ^[a-zA-Z0-9_]+$ gets the regex message with its repr", async () => {
+test("a method outside ^[a-zA-Z0-9_]+$ gets the regex message with its repr", async () => {
   const r = await serveOneRequest(recorder().handler, '{"jsonrpc": "2.0", "method": "bar!"}');
   assert.deepEqual(r, {
     reply: invalid(`request["method"]: should match regex ^[a-zA-Z0-9_]+$; got 'bar!'`),
@@ -352,12 +353,12 @@ test("27: a method outside ^[a-zA-Z0-9_]+$ gets the regex message with its repr"
   });
 });
 
-test("28: params 123 gets `want dict; got <class 'int'>`", async () => {
+test("params 123 gets `want dict; got <class 'int'>`", async () => {
   const r = await serveOneRequest(recorder().handler, '{"jsonrpc": "2.0", "method": "bar", "params": 123}');
   assert.deepEqual(r, { reply: invalid(`request["params"]: want dict; got <class 'int'>`), stop: true });
 });
 
-test("29: id {} gets `want str, number, null; got {}`", async () => {
+test("id {} gets `want str, number, null; got {}`", async () => {
   const r = await serveOneRequest(
     recorder().handler,
     '{"jsonrpc": "2.0", "method": "bar", "params": {}, "id": {}}',
@@ -367,9 +368,9 @@ test("29: id {} gets `want str, number, null; got {}`", async () => {
 
 // Items 30 and 31 (default_project_options) are in protocol.test.ts.
 
-// ---- §7b: further reference behaviours ----
+// ---- further behaviours of the reference server ----
 
-test("44: \\n, \\r\\n and a lone \\r end requests; replies end with \\n", async () => {
+test("\\n, \\r\\n and a lone \\r end requests; replies end with \\n", async () => {
   const { handler } = recorder();
   const { out, lines } = await serveBytes(handler, [
     `${req("close_transport", {}, 1)}\r${req("close_transport", {}, 2)}\r\n${req("close_transport", {}, 3)}\n`,
@@ -381,12 +382,12 @@ test("44: \\n, \\r\\n and a lone \\r end requests; replies end with \\n", async 
   assert.ok(out.endsWith("}\n") && !out.includes("\r"));
 });
 
-test("45: a final request without a terminator is served at EOF", async () => {
+test("a final request without a terminator is served at EOF", async () => {
   const { lines } = await serveBytes(recorder().handler, [req("close_transport", {}, 7)]);
   assert.deepEqual(lines, [{ jsonrpc: "2.0", id: 7, result: null }]);
 });
 
-test("46: a blank line or two JSON values on one line: no reply, server stops", async () => {
+test("a blank line or two JSON values on one line: no reply, server stops", async () => {
   for (const bad of ["\n", "{} {}\n"]) {
     const { handler, calls } = recorder();
     const { out, end } = await serveBytes(handler, [bad, `${req("close_transport", {})}\n`]);
@@ -396,7 +397,7 @@ test("46: a blank line or two JSON values on one line: no reply, server stops", 
   }
 });
 
-test("47: invalid UTF-8 in a request: no reply, server stops", async () => {
+test("invalid UTF-8 in a request: no reply, server stops", async () => {
   const { out, end } = await serveBytes(recorder().handler, [
     Uint8Array.of(0x7b, 0xff, 0x7d, 0x0a),
     `${req("close_transport", {})}\n`,
@@ -405,7 +406,7 @@ test("47: invalid UTF-8 in a request: no reply, server stops", async () => {
   assert.equal(end.reason, "bad-input");
 });
 
-test("48: after a -32600 reply the server stops", async () => {
+test("after a -32600 reply the server stops", async () => {
   const { handler, calls } = recorder();
   const { lines, end } = await serveBytes(handler, [`[]\n${req("close_transport", {})}\n`]);
   assert.deepEqual(lines, [
@@ -415,7 +416,7 @@ test("48: after a -32600 reply the server stops", async () => {
   assert.deepEqual(calls, []);
 });
 
-test("49: after -32601, -32602 and -32000 the server keeps serving", async () => {
+test("after -32601, -32602 and -32000 the server keeps serving", async () => {
   const { handler } = recorder({
     flash: () => {
       throw new Error("boom");
@@ -436,7 +437,7 @@ test("49: after -32601, -32602 and -32000 the server keeps serving", async () =>
   assert.equal(end.reason, "eof");
 });
 
-test("50, 51: params [] and missing params name the Python type", async () => {
+test("params [] and missing params name the Python type", async () => {
   const h = recorder().handler;
   assert.equal(
     (await serveOneRequest(h, '{"jsonrpc": "2.0", "method": "build", "params": [], "id": 1}')).reply,
@@ -448,7 +449,7 @@ test("50, 51: params [] and missing params name the Python type", async () => {
   );
 });
 
-test("52: missing jsonrpc gets `got None`, \"2\" gets `got '2'`", async () => {
+test("missing jsonrpc gets `got None`, \"2\" gets `got '2'`", async () => {
   const h = recorder().handler;
   assert.equal(
     (await serveOneRequest(h, '{"method": "build", "params": {}, "id": 1}')).reply,
@@ -460,7 +461,7 @@ test("52: missing jsonrpc gets `got None`, \"2\" gets `got '2'`", async () => {
   );
 });
 
-test("53: missing method gets `got None`, an empty one the regex message with ''", async () => {
+test("missing method gets `got None`, an empty one the regex message with ''", async () => {
   const h = recorder().handler;
   assert.equal(
     (await serveOneRequest(h, '{"jsonrpc": "2.0", "params": {}, "id": 1}')).reply,
@@ -472,7 +473,7 @@ test("53: missing method gets `got None`, an empty one the regex message with ''
   );
 });
 
-test("54: a batch (array) gets -32600 with the Python repr of the list", async () => {
+test("a batch (array) gets -32600 with the Python repr of the list", async () => {
   const r = await serveOneRequest(
     recorder().handler,
     `[{"jsonrpc": "2.0", "id": 1}, 2.0, "it's", null, true, {"1": 1e16}]`,
@@ -484,7 +485,7 @@ test("54: a batch (array) gets -32600 with the Python repr of the list", async (
   assert.equal(r.stop, true);
 });
 
-test("55: string, integer (any size), null and boolean ids are echoed; float ids are refused", async () => {
+test("string, integer (any size), null and boolean ids are echoed; float ids are refused", async () => {
   const h = recorder().handler;
   const echo = async (idText: string) =>
     (
@@ -516,7 +517,7 @@ test("55: string, integer (any size), null and boolean ids are echoed; float ids
     assert.equal(await echo(idText), invalid(`request["id"]: want str, number, null; got ${shown}`), idText);
 });
 
-test("56: unknown method: -32601 `{method}: no such method`, id echoed, data null", async () => {
+test("unknown method: -32601 `{method}: no such method`, id echoed, data null", async () => {
   const { reply } = await one(recorder().handler, req("frobnicate", {}, "q"));
   assert.equal(
     reply,
@@ -524,7 +525,7 @@ test("56: unknown method: -32601 `{method}: no such method`, id echoed, data nul
   );
 });
 
-test("57: missing params are reported one at a time in declaration order", async () => {
+test("missing params are reported one at a time in declaration order", async () => {
   const h = recorder().handler;
   assert.equal(
     (await one(h, req("generate_project", {}))).json!.error.message,
@@ -537,7 +538,7 @@ test("57: missing params are reported one at a time in declaration order", async
   );
 });
 
-test("58: extra params are listed in request order, only when none is missing", async () => {
+test("extra params are listed in request order, only when none is missing", async () => {
   const h = recorder().handler;
   assert.equal(
     (await one(h, req("build", { options: {}, zzz: 1, aaa: 2 }))).json!.error.message,
@@ -559,7 +560,7 @@ test("58: extra params are listed in request order, only when none is missing", 
   );
 });
 
-test("59 (deviation): every parameter is type-checked with the reference's -32602 message shape", async () => {
+test("deviation 3: every parameter is type-checked with the reference's -32602 message shape", async () => {
   const { handler, calls } = recorder();
   const cases: [string, unknown, string][] = [
     [
@@ -607,7 +608,7 @@ test("59 (deviation): every parameter is type-checked with the reference's -3260
   assert.deepEqual(calls, [["readTransport", 3, 0.001]]);
 });
 
-test("60: close_transport with any param gets `close_transport: extra parameters: …`", async () => {
+test("close_transport with any param gets `close_transport: extra parameters: …`", async () => {
   const { json } = await one(recorder().handler, req("close_transport", { options: {} }));
   assert.deepEqual(json!.error, {
     code: -32602,
@@ -616,7 +617,7 @@ test("60: close_transport with any param gets `close_transport: extra parameters
   });
 });
 
-test("61: a handler exception gives -32000 `calling method X`, a traceback and the request id", async () => {
+test("a handler exception gives -32000 `calling method X`, a traceback and the request id", async () => {
   const { handler } = recorder({
     build: () => {
       throw new RangeError("boom", { cause: new Error("root cause") });
@@ -629,7 +630,7 @@ test("61: a handler exception gives -32000 `calling method X`, a traceback and t
   assert.match(json!.error.data.traceback, /Caused by: Error: root cause/);
 });
 
-test("62: a ServerError subclass gives message = class name and a traceback; handler data is kept", async () => {
+test("a ServerError subclass gives message = class name and a traceback; handler data is kept", async () => {
   class BoardNotFoundError extends ServerError {}
   const thrown: unknown[] = [
     new BoardNotFoundError(),
@@ -648,7 +649,7 @@ test("62: a ServerError subclass gives message = class name and a traceback; han
   assert.deepEqual(Object.keys(second.json!.error.data), ["hint", "traceback"]);
 });
 
-test("62b (deviation): ServerError data that is not an object does not crash the server", async () => {
+test("deviation 4: ServerError data that is not an object does not crash the server", async () => {
   const { handler } = recorder({
     flash: () => {
       throw new ServerError("odd data", [1, 2]);
@@ -673,7 +674,7 @@ test("62b (deviation): ServerError data that is not an object does not crash the
   assert.deepEqual(keeps.json!.error.data, { traceback: "mine" });
 });
 
-test("63: write_transport replies null whatever the handler returns; invalid base85 gives -32000", async () => {
+test("write_transport replies null whatever the handler returns; invalid base85 gives -32000", async () => {
   const { handler } = recorder({ writeTransport: () => 42 as unknown as void });
   assert.equal(
     (await one(handler, req("write_transport", { data: "", timeout_sec: null }))).reply,
@@ -689,7 +690,7 @@ test("63: write_transport replies null whatever the handler returns; invalid bas
   }
 });
 
-test("64: read_transport five x bytes → czAetcm; a non-byte result is a -32000", async () => {
+test("read_transport five x bytes → czAetcm; a non-byte result is a -32000", async () => {
   const { handler } = recorder({ readTransport: () => new TextEncoder().encode("xxxxx") });
   assert.equal(
     (await one(handler, req("read_transport", { n: 5, timeout_sec: null }))).reply,
@@ -701,7 +702,7 @@ test("64: read_transport five x bytes → czAetcm; a non-byte result is a -32000
   assert.match(json!.error.data.traceback, /must return a Uint8Array/);
 });
 
-test("65: server_info_query result key order", async () => {
+test("server_info_query result key order", async () => {
   const { reply } = await one(
     recorder({
       serverInfoQuery: () => ({
@@ -720,7 +721,7 @@ test("65: server_info_query result key order", async () => {
   );
 });
 
-test("66 (deviation): a request without id is not run; -32000 `calling method X` with id null, and serving goes on", async () => {
+test("deviation 2: a request without id is not run; -32000 `calling method X` with id null, and serving goes on", async () => {
   const { handler, calls } = recorder();
   const { lines, end } = await serveBytes(handler, [
     '{"jsonrpc": "2.0", "method": "build", "params": {"options": {}}}\n',
@@ -741,9 +742,9 @@ test("66 (deviation): a request without id is not run; -32000 `calling method X`
   assert.equal(end.reason, "eof");
 });
 
-// ---- deviations and robustness beyond §7 ----
+// ---- deviations (docs/wire-deviations.md) and robustness ----
 
-test("§8.8 (deviation): only the eight methods exist — no attribute names like __init__ or toString", async () => {
+test("deviation 1: only the eight methods exist — no attribute names like __init__ or toString", async () => {
   for (const name of [
     "__init__",
     "__class__",
@@ -817,7 +818,7 @@ test("a request split across writes and several requests in one write are both s
   );
 });
 
-test("a client that goes away mid-reply ends serving quietly (client-gone)", async () => {
+test("deviation 5: a client that goes away mid-reply ends serving quietly (client-gone)", async () => {
   const input = new PassThrough();
   const output = new PassThrough();
   const channel = createStreamChannel(input, output);
