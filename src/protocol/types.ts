@@ -58,7 +58,7 @@ export interface ServerInfo {
   protocolVersion?: number;
 }
 
-/** Session timeouts the transport asks for, in seconds; 0 means no limit (docs/session.md, "Session"). */
+/** Session timeouts the transport asks for, in seconds; 0 turns that limit or retry off (docs/session.md, "Session"). */
 export interface TransportTimeouts {
   sessionStartRetryTimeoutSec: number;
   sessionStartTimeoutSec: number;
