@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The transport to the host: the board's CMSDK APB UART. Received bytes are taken by the receive
- * interrupt into a ring buffer; when the ring is full the interrupt leaves the byte in the UART,
- * which holds further input back (QEMU stops reading from the host; real silicon would overrun),
- * and the next mtvm_uart_read pulls it in. Transmission polls the TX-full flag.
+ * The transport to the host: the board's UART (each board's driver: CMSDK APB, STM32 USART,
+ * nRF UART). Received bytes are taken by the receive interrupt into the shared ring of
+ * uart_ring.c; when the ring is full the byte stays in the UART, which holds further input back
+ * (QEMU stops reading from the host; real silicon would overrun), and the next mtvm_uart_read
+ * pulls it in. Transmission polls the UART's transmit flag.
  */
 #ifndef MTVM_UART_H_
 #define MTVM_UART_H_

@@ -17,6 +17,7 @@
 #include "cortex_m.h"
 #include "platform_cortex_m.h"
 #include "uart.h"
+#include "uart_ring.h"
 
 #if !defined(MTVM_UART_TX_PIN) || !defined(MTVM_UART_RX_PIN)
 #error "MTVM_UART_TX_PIN and MTVM_UART_RX_PIN come from board.mk"
@@ -113,34 +114,26 @@ void mtvm_systick_irq_handler(void) {}
 
 /* UART0 ------------------------------------------------------------------------------------- */
 
-#ifndef MTVM_UART_RING_BYTES
-#define MTVM_UART_RING_BYTES 256u
-#endif
-#if (MTVM_UART_RING_BYTES & (MTVM_UART_RING_BYTES - 1u)) != 0
-#error "MTVM_UART_RING_BYTES must be a power of two"
-#endif
-
-static volatile uint8_t g_ring[MTVM_UART_RING_BYTES];
-static volatile uint32_t g_head; /* written by the interrupt only */
-static volatile uint32_t g_tail; /* written by the main loop only */
-static volatile uint32_t g_ring_full_events;
-
-static void drain_uart_into_ring(void) {
-  while (UART_EVENTS_RXDRDY != 0u) {
-    uint32_t head = g_head;
-    if (head - g_tail >= MTVM_UART_RING_BYTES) {
-      g_ring_full_events++;
-      UART_INTENCLR = UART_INT_RXDRDY;
-      return;
-    }
-    /* Clear the event before reading RXD: a byte still in the FIFO raises it again. */
-    UART_EVENTS_RXDRDY = 0u;
-    g_ring[head % MTVM_UART_RING_BYTES] = (uint8_t)UART_RXD;
-    g_head = head + 1u;
-  }
+/* Receive hooks of the shared ring (uart_ring.c). */
+int mtvm_uart_rx_ready(void) {
   if (UART_EVENTS_ERROR != 0u) {
     UART_EVENTS_ERROR = 0u;
     UART_ERRORSRC = UART_ERRORSRC; /* write 1s to clear */
+  }
+  return UART_EVENTS_RXDRDY != 0u;
+}
+
+uint8_t mtvm_uart_rx_take(void) {
+  /* Clear the event before reading RXD: a byte still in the FIFO raises it again. */
+  UART_EVENTS_RXDRDY = 0u;
+  return (uint8_t)UART_RXD;
+}
+
+void mtvm_uart_rx_interrupt(int enable) {
+  if (enable) {
+    UART_INTENSET = UART_INT_RXDRDY;
+  } else {
+    UART_INTENCLR = UART_INT_RXDRDY;
   }
 }
 
@@ -152,8 +145,7 @@ void mtvm_uart_init(void) {
   UART_PSELRXD = MTVM_UART_RX_PIN;
   UART_CONFIG = 0u; /* no parity, no flow control */
   UART_BAUDRATE = baudrate_register(MTVM_UART_BAUD);
-  g_head = 0u;
-  g_tail = 0u;
+  mtvm_uart_ring_reset();
   UART_EVENTS_RXDRDY = 0u;
   UART_EVENTS_TXDRDY = 0u;
   UART_EVENTS_ERROR = 0u;
@@ -164,35 +156,7 @@ void mtvm_uart_init(void) {
   mtvm_irq_enable(MTVM_UART_RX_IRQ);
 }
 
-void mtvm_uart_rx_irq_handler(void) { drain_uart_into_ring(); }
-
-size_t mtvm_uart_read(uint8_t* out, size_t capacity) {
-  size_t n = 0;
-  uint32_t primask;
-  while (n < capacity && g_tail != g_head) {
-    out[n++] = g_ring[g_tail % MTVM_UART_RING_BYTES];
-    g_tail = g_tail + 1u;
-  }
-  primask = mtvm_irq_save();
-  drain_uart_into_ring();
-  if (g_head - g_tail < MTVM_UART_RING_BYTES) {
-    UART_INTENSET = UART_INT_RXDRDY;
-  }
-  mtvm_irq_restore(primask);
-  return n;
-}
-
-void mtvm_uart_wait_readable(void) {
-  for (;;) {
-    uint32_t primask = mtvm_irq_save();
-    if (g_tail != g_head) {
-      mtvm_irq_restore(primask);
-      return;
-    }
-    mtvm_wfi();
-    mtvm_irq_restore(primask);
-  }
-}
+void mtvm_uart_rx_irq_handler(void) { mtvm_uart_ring_fill(); }
 
 int32_t mtvm_uart_write(void* ctx, const uint8_t* data, size_t len) {
   size_t i;
@@ -205,5 +169,3 @@ int32_t mtvm_uart_write(void* ctx, const uint8_t* data, size_t len) {
   }
   return (int32_t)len;
 }
-
-uint32_t mtvm_uart_ring_full_events(void) { return g_ring_full_events; }

@@ -20,6 +20,7 @@
 #include "cortex_m.h"
 #include "platform_cortex_m.h"
 #include "uart.h"
+#include "uart_ring.h"
 
 #define RCC_BASE 0x40023800u
 #define RCC_CR MTVM_REG32(RCC_BASE + 0x00u)
@@ -133,32 +134,22 @@ void mtvm_board_init(void) {
 
 uint32_t mtvm_board_sysclk_hz(void) { return g_sysclk_hz; }
 
-#ifndef MTVM_UART_RING_BYTES
-#define MTVM_UART_RING_BYTES 2048u
-#endif
-#if (MTVM_UART_RING_BYTES & (MTVM_UART_RING_BYTES - 1u)) != 0
-#error "MTVM_UART_RING_BYTES must be a power of two"
-#endif
-
-static volatile uint8_t g_ring[MTVM_UART_RING_BYTES];
-static volatile uint32_t g_head; /* written by the interrupt only */
-static volatile uint32_t g_tail; /* written by the main loop only */
-static volatile uint32_t g_ring_full_events;
-
-/* Moves received bytes into the ring; with the ring full, leaves the byte and masks RXNE. */
-static void drain_uart_into_ring(void) {
+/* Receive hooks of the shared ring (uart_ring.c). RXNE is a level interrupt: with the ring full
+ * the ring masks it. */
+int mtvm_uart_rx_ready(void) {
   if ((USART_ISR & USART_ISR_ORE) != 0u) {
     USART_ICR = USART_ICR_ORECF; /* an overrun blocks reception until cleared */
   }
-  while ((USART_ISR & USART_ISR_RXNE) != 0u) {
-    uint32_t head = g_head;
-    if (head - g_tail >= MTVM_UART_RING_BYTES) {
-      g_ring_full_events++;
-      USART_CR1 &= ~USART_CR1_RXNEIE;
-      return;
-    }
-    g_ring[head % MTVM_UART_RING_BYTES] = (uint8_t)USART_RDR; /* clears RXNE */
-    g_head = head + 1u;
+  return (USART_ISR & USART_ISR_RXNE) != 0u;
+}
+
+uint8_t mtvm_uart_rx_take(void) { return (uint8_t)USART_RDR; /* clears RXNE */ }
+
+void mtvm_uart_rx_interrupt(int enable) {
+  if (enable) {
+    USART_CR1 |= USART_CR1_RXNEIE;
+  } else {
+    USART_CR1 &= ~USART_CR1_RXNEIE;
   }
 }
 
@@ -167,42 +158,12 @@ void mtvm_uart_init(void) {
   USART_CR2 = 0u;
   USART_CR3 = 0u;
   USART_BRR = (g_apb1_hz + MTVM_UART_BAUD / 2u) / MTVM_UART_BAUD;
-  g_head = 0u;
-  g_tail = 0u;
+  mtvm_uart_ring_reset();
   USART_CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE | USART_CR1_RXNEIE;
   mtvm_irq_enable(MTVM_UART_RX_IRQ);
 }
 
-void mtvm_uart_rx_irq_handler(void) { drain_uart_into_ring(); }
-
-size_t mtvm_uart_read(uint8_t* out, size_t capacity) {
-  size_t n = 0;
-  uint32_t primask;
-  while (n < capacity && g_tail != g_head) {
-    out[n++] = g_ring[g_tail % MTVM_UART_RING_BYTES];
-    g_tail = g_tail + 1u;
-  }
-  primask = mtvm_irq_save();
-  drain_uart_into_ring();
-  if (g_head - g_tail < MTVM_UART_RING_BYTES) {
-    USART_CR1 |= USART_CR1_RXNEIE;
-  }
-  mtvm_irq_restore(primask);
-  return n;
-}
-
-void mtvm_uart_wait_readable(void) {
-  for (;;) {
-    uint32_t primask = mtvm_irq_save();
-    if (g_tail != g_head) {
-      mtvm_irq_restore(primask);
-      return;
-    }
-    /* Masked, so an interrupt between the check and wfi is not lost: wfi wakes on it pending. */
-    mtvm_wfi();
-    mtvm_irq_restore(primask);
-  }
-}
+void mtvm_uart_rx_irq_handler(void) { mtvm_uart_ring_fill(); }
 
 int32_t mtvm_uart_write(void* ctx, const uint8_t* data, size_t len) {
   size_t i;
@@ -214,5 +175,3 @@ int32_t mtvm_uart_write(void* ctx, const uint8_t* data, size_t len) {
   }
   return (int32_t)len;
 }
-
-uint32_t mtvm_uart_ring_full_events(void) { return g_ring_full_events; }
