@@ -10,9 +10,10 @@ import {
   type ProjectOptions,
 } from "../client/index.js";
 import type { RemoteRuntime } from "../rpc/index.js";
-import { buildWhenNeeded, type BuildDecision } from "./build.js";
+import { buildStampStatus, buildWhenNeeded, expectedBuildStamp, type BuildDecision } from "./build.js";
 import { DeviceConnection, type DeviceConnectionOptions } from "./connection.js";
 import { DeviceError } from "./errors.js";
+import { checkFirmwareIdentity, type FirmwareIdentity } from "./identity.js";
 import { DeviceModel } from "./inference.js";
 import { loadProjectModel, type InferenceModel } from "./model.js";
 import { builtInTemplatesDir } from "./paths.js";
@@ -35,6 +36,14 @@ export interface OpenDeviceOptions extends Omit<DeviceConnectionOptions, "projec
   step?: <T>(what: string, work: () => Promise<T>) => Promise<T>;
   /** Told why a build was skipped. */
   onBuildSkipped?: (reason: string) => void;
+  /**
+   * Compare the build stamp the firmware reports with the build the project expects before
+   * anything runs (default true): a stale or foreign firmware fails the open with
+   * FirmwareMismatchError. False: the firmware is not asked (`Device.firmware` is undefined).
+   */
+  checkFirmware?: boolean;
+  /** Told why the firmware could not be checked (it carries no stamp: TVM's CRT firmware); it is not refused. */
+  onUnstampedFirmware?: (why: string) => void;
 }
 
 const plainStep = <T>(_what: string, work: () => Promise<T>): Promise<T> => work();
@@ -51,6 +60,8 @@ export class Device {
     readonly options: ProjectOptions,
     /** Whether this open built the firmware, and why (or why not). */
     readonly build: BuildDecision,
+    /** What the firmware's build stamp said; undefined when not checked (`checkFirmware: false`). */
+    readonly firmware: FirmwareIdentity | undefined,
     private readonly ownsProject: boolean,
   ) {}
 
@@ -89,7 +100,19 @@ export class Device {
       const connection = await step("starting the device session", () =>
         DeviceConnection.open(opened, { ...options, projectOptions: sent }),
       );
-      return new Device(opened, connection, sent, build, typeof project === "string");
+      let firmware: FirmwareIdentity | undefined;
+      try {
+        if (options.checkFirmware ?? true) {
+          firmware = await step("checking the firmware's build stamp", () =>
+            identifyFirmware(opened, connection, sent),
+          );
+          if (firmware.status === "unstamped") options.onUnstampedFirmware?.(firmware.why);
+        }
+      } catch (error) {
+        await connection.close();
+        throw error;
+      }
+      return new Device(opened, connection, sent, build, firmware, typeof project === "string");
     } catch (error) {
       if (typeof project === "string") await opened.close();
       throw error;
@@ -127,6 +150,29 @@ export class Device {
     })();
     return this.closing;
   }
+}
+
+/**
+ * Reads the digest the firmware carries and compares it with the build the project expects with
+ * the options `sent`: throws FirmwareMismatchError (saying what changed since the last build when
+ * the project's stamp tells) for stale or foreign firmware.
+ */
+async function identifyFirmware(
+  project: GeneratedProject,
+  connection: DeviceConnection,
+  sent: ProjectOptions,
+): Promise<FirmwareIdentity> {
+  const reported = await readFirmwareBuildStamp(connection.runtime);
+  // Unstamped firmware (TVM's CRT, a template that is not ours) needs no expected stamp.
+  if (!reported) return checkFirmwareIdentity(reported, "", project.projectDir);
+  const expected = expectedBuildStamp(project, sent);
+  if (reported === expected.digest)
+    return checkFirmwareIdentity(reported, expected.digest, project.projectDir);
+  const status = buildStampStatus(project, sent);
+  const why = status.current
+    ? "the project's build is current, the device holds another firmware"
+    : `${status.reason}`;
+  return checkFirmwareIdentity(reported, expected.digest, project.projectDir, why);
 }
 
 /** Opens a project's device: see Device.open. */

@@ -1,6 +1,7 @@
 // Firmware identity: before anything runs, the digest the firmware reports
 // (`microtvm.build_stamp`) is compared with the build stamp the project expects, so a stale or
 // foreign firmware is refused instead of producing outputs nobody can trust.
+import { DeviceError } from "./errors.js";
 
 /** What the firmware said about itself. */
 export type FirmwareIdentity =
@@ -9,13 +10,13 @@ export type FirmwareIdentity =
   | { readonly status: "unstamped"; readonly why: string };
 
 /** The firmware on the device is not the build the project expects. */
-export class FirmwareMismatchError extends Error {
+export class FirmwareMismatchError extends DeviceError {
   constructor(
     message: string,
     readonly expected: string,
     readonly actual: string,
   ) {
-    super(message);
+    super(message, "incompatible-firmware");
     this.name = "FirmwareMismatchError";
   }
 }
@@ -28,12 +29,14 @@ export function shortDigest(digest: string): string {
 /**
  * Compares the digest the firmware reported (undefined: it has no `microtvm.build_stamp`; "": it
  * was built without the stamp header) with the digest the project expects now. Throws
- * FirmwareMismatchError naming both and how to rebuild; returns what is known otherwise.
+ * FirmwareMismatchError naming both, `why` they differ when known, and how to rebuild; returns
+ * what is known otherwise.
  */
 export function checkFirmwareIdentity(
   reported: string | undefined,
   expected: string,
   projectDir: string,
+  why?: string,
 ): FirmwareIdentity {
   if (reported === undefined) {
     return {
@@ -49,7 +52,7 @@ export function checkFirmwareIdentity(
   }
   if (reported !== expected) {
     throw new FirmwareMismatchError(
-      `the firmware on the device is not the current build of ${projectDir}: the project expects build stamp ${shortDigest(expected)}, the device reports ${shortDigest(reported)}; rebuild and flash it (microtvm build ${projectDir} && microtvm flash ${projectDir}, or run without --no-build)`,
+      `the firmware on the device is not the current build of ${projectDir}: the project expects build stamp ${shortDigest(expected)}, the device reports ${shortDigest(reported)}${why ? ` (${why})` : ""}; rebuild and flash it (microtvm build ${projectDir} && microtvm flash ${projectDir}, or run without --no-build)`,
       expected,
       reported,
     );

@@ -4,7 +4,8 @@
 // loopback example) the CLI writes the stamp after the build succeeded.
 import { after, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertNothingLeft, runCli, type CliRun } from "../helpers/processes.js";
@@ -89,6 +90,87 @@ test("host: build writes the stamp, the firmware returns it, and run builds only
     "--build builds",
   );
   assert.equal((await run(dir, "--no-build")).built, false, "--no-build never builds");
+});
+
+/** The 12-digit digests a refusal names: [what the project expects, what the device reports]. */
+function refusedDigests(stderr: string): [string, string] {
+  const m = /the project expects build stamp ([0-9a-f]{12}), the device reports ([0-9a-f]{12})/.exec(stderr);
+  assert.ok(m, `no firmware refusal in:\n${stderr}`);
+  return [m[1]!, m[2]!];
+}
+
+test("firmware identity: a firmware built for other options is refused before anything runs, naming both builds", async (t) => {
+  if (!haveToolchain(t)) return;
+  const dir = join(work, "identity");
+  assert.equal((await runCli(["create-project", dir, sine])).code, 0);
+  assert.equal((await runCli(["build", dir])).code, 0);
+  const stamp = readBuildStamp(dir)!;
+  const current = await runCli(["run", dir, "--json", "--repeat", "1", "--number", "1"]);
+  assert.equal(current.code, 0, current.stderr);
+  assert.deepEqual((JSON.parse(current.stdout) as { firmware: unknown }).firmware, {
+    status: "current",
+    build_stamp: stamp.digest,
+  });
+
+  // Other build options without a build: the firmware is the default build. Every command that
+  // runs a model refuses it, in one line, naming both builds, what changed and how to rebuild.
+  const other = ["-o", "workspace_size_bytes=3145728", "--no-build"];
+  const refusals = [
+    await runCli(["run", dir, ...other]),
+    await runCli(["validate", dir, ...other, "--reference", "host"]),
+    await runCli(["profile", dir, ...other]),
+  ];
+  let expected: string | undefined;
+  for (const r of refusals) {
+    assert.equal(r.code, 1, r.stderr);
+    const line = r.stderr.split("\n").find((l) => l.startsWith("microtvm: "));
+    assert.ok(line, r.stderr);
+    const [wanted, reported] = refusedDigests(line);
+    assert.equal(reported, stamp.digest.slice(0, 12), "the device's digest is the default build's");
+    assert.notEqual(wanted, reported);
+    expected ??= wanted;
+    assert.equal(wanted, expected);
+    assert.match(line, /workspace_size_bytes 2097152 → 3145728/);
+    assert.match(line, new RegExp(`microtvm build ${dir}.*or run without --no-build`));
+    assert.doesNotMatch(r.stderr, /running default|timing every operator/, "nothing ran");
+  }
+  // The digest the refusal expected is the one a build with those options makes.
+  const rebuilt = await runCli(["run", dir, "-o", "workspace_size_bytes=3145728", "--json"]);
+  assert.equal(rebuilt.code, 0, rebuilt.stderr);
+  const firmware = (JSON.parse(rebuilt.stdout) as { firmware: { build_stamp: string } }).firmware;
+  assert.equal(firmware.build_stamp.slice(0, 12), expected);
+
+  // A foreign firmware: the project's build is current, but its firmware was replaced by
+  // another project's build.
+  const foreign = join(work, "identity-foreign");
+  assert.equal(
+    (await runCli(["create-project", foreign, sine, "-o", "workspace_size_bytes=1048576"])).code,
+    0,
+  );
+  assert.equal((await runCli(["build", foreign])).code, 0);
+  copyFileSync(join(foreign, "build", "firmware"), join(dir, "build", "firmware"));
+  const replaced = await runCli(["run", dir, "-o", "workspace_size_bytes=3145728", "--no-build"]);
+  assert.equal(replaced.code, 1, replaced.stderr);
+  assert.deepEqual(refusedDigests(replaced.stderr), [expected, readBuildStamp(foreign)!.digest.slice(0, 12)]);
+  assert.match(replaced.stderr, /the project's build is current, the device holds another firmware/);
+});
+
+test("firmware identity: a firmware without a stamp runs with a warning", async (t) => {
+  if (!haveToolchain(t)) return;
+  const dir = join(work, "unstamped");
+  assert.equal((await runCli(["create-project", dir, sine])).code, 0);
+  assert.equal((await runCli(["build", dir])).code, 0);
+  // The same firmware compiled by hand without the generated stamp header.
+  rmSync(join(dir, "build", "microtvm_build_stamp.h"));
+  rmSync(join(dir, "build", "obj", "runtime", "src", "build_stamp.o"));
+  const made = spawnSync("make", ["-C", dir], { encoding: "utf8" });
+  assert.equal(made.status, 0, made.stderr);
+  const r = await runCli(["run", dir, "--no-build", "--json", "--repeat", "1", "--number", "1"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: the firmware was built without a build stamp/);
+  const firmware = (JSON.parse(r.stdout) as { firmware: { status: string; build_stamp: unknown } }).firmware;
+  assert.equal(firmware.status, "unstamped");
+  assert.equal(firmware.build_stamp, null);
 });
 
 test("a template that is not ours: the CLI writes the stamp once its build succeeded", async () => {

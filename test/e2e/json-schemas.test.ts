@@ -156,6 +156,15 @@ describe("--json documents match docs/schemas", () => {
     succeeds(["flash", project], "microtvm.flash/2");
     succeeds(["run", project, "--repeat", "2", "--number", "1"], "microtvm.run/2");
     fails(["run", project, "--input", "nope=x.bin"], 2, "usage", /nope/);
+    const validated = succeeds(["validate", project, "--reference", "host"], "microtvm.validate/1");
+    assert.equal(validated.passed, true);
+    assert.equal((validated.firmware as { status: string }).status, "current");
+    // Outputs off the reference: still one validate document, passed false, exit 1.
+    writeFileSync(join(work, "wrong.json"), JSON.stringify({ samples: { random: [999] } }));
+    const off = succeeds(["validate", project, "--reference", "wrong.json"], "microtvm.validate/1", 1);
+    assert.equal(off.passed, false);
+    fails(["validate", project, "--reference", "missing.json"], 3, "bad_input", /missing\.json/);
+    fails(["validate", "missing", "--reference", "host"], 3, "bad_input", /does not exist/);
     succeeds(["profile", project], "microtvm.profile/1");
     fails(["profile", "missing"], 3, "bad_input", /does not exist/);
     succeeds(["monitor", project, "--duration", "1"], "microtvm.monitor/1");

@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { GeneratedProject } from "../../src/client/index.js";
 import { projectLockFile } from "../../src/cli/project/lock.js";
 import { acquireLock } from "../../src/server/index.js";
+import { readBuildStamp } from "../../src/device/index.js";
 import { repoRoot } from "../helpers/paths.js";
 import { runCli } from "../helpers/processes.js";
 import { requireCommand } from "../helpers/tools.js";
@@ -111,4 +112,39 @@ test("concurrent runs with -o workspace_size_bytes=4096 and default never exit 0
       assert.doesNotMatch(r.stderr, /ETXTBSY|EACCES|undefined reference|does not exist/, r.stderr);
     if (wait !== "0") assert.ok(small.code !== 4 && normal.code !== 4, "waiting runs are never refused");
   }
+});
+
+test("a run with --no-build next to a run that builds with other options never runs the other's firmware", async (t) => {
+  if (!requireCommand(t, "cc", "a C compiler")) return;
+  const dir = join(work, "race-no-build");
+  assert.equal((await runCli(["create-project", dir, model, "--template", "host"], { env })).code, 0);
+  assert.equal((await runCli(["build", dir], { env })).code, 0);
+  const defaultBuild = readBuildStamp(dir)!.digest;
+  const lockWait = { ...env, MICROTVM_LOCK_WAIT_SEC: "300" };
+  // The default size given explicitly, so the run's options do not depend on what the other saved.
+  const [other, noBuild] = await Promise.all([
+    runCli(["run", dir, "-o", "workspace_size_bytes=3145728", "--repeat", "1"], { env: lockWait }),
+    runCli(["run", dir, "-o", "workspace_size_bytes=2097152", "--no-build", "--json", "--repeat", "1"], {
+      env: lockWait,
+    }),
+  ]);
+  assert.equal(other.code, 0, other.stderr);
+  if (noBuild.code === 0) {
+    // It ran first, on the default build.
+    const doc = JSON.parse(noBuild.stdout) as { firmware: { status: string; build_stamp: string } };
+    assert.deepEqual(doc.firmware, { status: "current", build_stamp: defaultBuild });
+  } else {
+    // It ran after the other rebuilt: refused, naming the default build it expected.
+    assert.equal(noBuild.code, 1, noBuild.stderr);
+    assert.match(
+      noBuild.stderr,
+      new RegExp(
+        `the project expects build stamp ${defaultBuild.slice(0, 12)}, the device reports [0-9a-f]{12}`,
+      ),
+    );
+  }
+  // And after the other's build, it is refused for certain.
+  const after = await runCli(["run", dir, "-o", "workspace_size_bytes=2097152", "--no-build"], { env });
+  assert.equal(after.code, 1, after.stderr);
+  assert.match(after.stderr, /not the current build of .*workspace_size_bytes 3145728 → 2097152/);
 });

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { GeneratedProject } from "../../client/index.js";
 import {
-  DeviceConnection,
+  Device,
   deviceTimer,
   loadProjectModel,
   parseElf,
@@ -41,7 +41,8 @@ interface ProfileFlags extends ServerFlags {
   projectOption?: string[];
   template?: string;
   model?: string;
-  build: boolean;
+  /** true: --build, false: --no-build, undefined: as the build stamp says. */
+  build?: boolean;
   timeout?: number;
 }
 
@@ -115,7 +116,8 @@ export function profileCommand(program: Command): void {
       "with a model archive: the template of the cached project (default host)",
     )
     .option("--model <name>", "the module to profile when the archive holds several")
-    .option("--no-build", "do not ask the project to build first (it must be built already)")
+    .option("--build", "build first even when the build stamp says the firmware is current")
+    .option("--no-build", "do not build first, whatever the build stamp says (it must be built already)")
     .option(
       "--timeout <sec>",
       "seconds to wait for each device reply (default: the project's session timeout)",
@@ -216,7 +218,7 @@ async function profileModel(targetArg: string, flags: ProfileFlags): Promise<voi
   const progress = new Progress();
   const reportPath = flags.report === undefined ? undefined : checkReportPath(flags.report);
   let project: GeneratedProject | undefined;
-  let session: DeviceConnection | undefined;
+  let session: Device | undefined;
   let interrupted = false;
   const serverLog: string[] = [];
   const onSigint = () => {
@@ -243,8 +245,16 @@ async function profileModel(targetArg: string, flags: ProfileFlags): Promise<voi
     const model = await loadProjectModel(project, flags.model);
     const inputs = await resolveInputs(flags.input ?? [], model.inputs, flags.fillMode);
     const p = project;
-    if (flags.build) await progress.step(`building ${target.dir}`, () => p.build(options));
-    // AOT operators are named from the firmware's symbol table: read it before the device starts.
+    session = await Device.open(p, {
+      options,
+      build: flags.build === undefined ? "auto" : flags.build ? "always" : "never",
+      step: (what, work) => progress.step(what, work),
+      onBuildSkipped: (reason) => progress.log(`not building ${target.dir}: ${reason}`),
+      onUnstampedFirmware: (why) => progress.log(`warning: ${why}`),
+      onLog: (text) => progress.log(`device: ${text}`),
+      ...(flags.timeout !== undefined ? { replyTimeoutSec: flags.timeout } : {}),
+    });
+    // AOT operators are named from the firmware's symbol table, read once the build is done.
     let elf;
     if (model.executor === "aot") {
       const firmware = firmwareDescription(target.dir);
@@ -267,16 +277,7 @@ async function profileModel(targetArg: string, flags: ProfileFlags): Promise<voi
         );
       }
     }
-    await progress.step(`flashing ${target.dir}`, () => p.flash(options));
-    const connection = await progress.step("starting the device session", () =>
-      DeviceConnection.open(p, {
-        projectOptions: options,
-        onLog: (text) => progress.log(`device: ${text}`),
-        ...(flags.timeout !== undefined ? { replyTimeoutSec: flags.timeout } : {}),
-      }),
-    );
-    session = connection;
-    const runtime = connection.runtime;
+    const runtime = session.runtime;
     const profile = await progress.step(
       `timing every operator of ${model.name} (${model.executor} executor)`,
       async () => {

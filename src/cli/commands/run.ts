@@ -24,6 +24,7 @@ import {
   loadProjectModel,
   loadSamples,
   type DeviceTimer,
+  type FirmwareIdentity,
   type InferenceModel,
   type InferenceOutcome,
   type InferenceTiming,
@@ -32,6 +33,7 @@ import {
 } from "../../device/index.js";
 import { cliErrorFrom } from "../options.js";
 import { FILL_MODES } from "../inference/inputs.js";
+import { firmwareJson } from "../inference/firmware.js";
 import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
 import {
   formatMicros,
@@ -164,6 +166,8 @@ interface RunReport {
   /** Measured with the last sample's inputs in place. */
   timing: InferenceTiming;
   built: boolean;
+  /** What the firmware's build stamp said (checked before anything ran). */
+  firmware: FirmwareIdentity;
   written: string[];
   /** How the device's timer counts, when the project's server recorded it. */
   timer: DeviceTimer | undefined;
@@ -235,9 +239,11 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
       onBuildSkipped: (reason) => progress.log(`not building ${target.dir}: ${reason}`),
       onLog: (text) => progress.log(`device: ${text}`),
       onDrop: (text) => progress.log(`session: ${text}`),
+      onUnstampedFirmware: (why) => progress.log(`warning: ${why}`),
       ...(flags.timeout !== undefined ? { replyTimeoutSec: flags.timeout } : {}),
     });
     const built = device.build.built;
+    const firmware = device.firmware!;
     const s = await device.loadModel(model);
     const outcomes: InferenceOutcome[] = [];
     const count = samples.length === 1 ? "" : ` on ${samples.length} samples`;
@@ -261,7 +267,7 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
         written.push(...(await writeOutputs(sampleDirs[index]!, model, outcome)));
     }
     const timer = deviceTimer(target.dir);
-    report = { target, model, samples, outcomes, timing, built, written, timer };
+    report = { target, model, samples, outcomes, timing, built, firmware, written, timer };
   } catch (error) {
     // End the session and the server first, so that the server can say how the device ended:
     // its log arrives on its stderr, a different pipe from its replies, and is complete only
@@ -416,6 +422,7 @@ function printRunJson(report: RunReport): void {
       : {}),
     model: { name: model.name, executor: model.executor, path: model.path },
     built: report.built,
+    firmware: firmwareJson(report.firmware),
     samples: samples.map((sample, index) => ({
       name: sample.name,
       inputs: inputsJson(sample),

@@ -12,6 +12,7 @@ import {
   parseToleranceLimit,
   referenceFromOutputs,
   type ErrorMetrics,
+  type FirmwareIdentity,
   type Reference,
   type Sample,
   type SamplesRun,
@@ -32,7 +33,8 @@ import { formatTable, printJson } from "../output.js";
 import { FILL_MODES } from "../inference/inputs.js";
 import { loadProjectModel, type InferenceModel } from "../../device/index.js";
 import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
-import { deviceRunError, runSamplesInSession } from "../inference/samples-session.js";
+import { firmwareJson } from "../inference/firmware.js";
+import { deviceRunError, runSamplesInSession, type SamplesSession } from "../inference/samples-session.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { Progress } from "../project/progress.js";
 import { readProjectFootprint } from "../project/footprint.js";
@@ -47,7 +49,8 @@ interface ValidateFlags extends ServerFlags {
   template?: string;
   projectOption?: string[];
   model?: string;
-  build: boolean;
+  /** true: --build, false: --no-build, undefined: as the build stamp says. */
+  build?: boolean;
   timeout?: number;
   json?: boolean;
   report?: string;
@@ -121,7 +124,8 @@ export function validateCommand(program: Command): void {
       "with a model archive: the template of the cached project (default host)",
     )
     .option("--model <name>", "the module to run when the archive holds several")
-    .option("--no-build", "do not ask the project to build first (it must be built already)")
+    .option("--build", "build first even when the build stamp says the firmware is current")
+    .option("--no-build", "do not build first, whatever the build stamp says (it must be built already)")
     .option(
       "--timeout <sec>",
       "seconds to wait for each device reply (default: the session timeout the project reports)",
@@ -152,6 +156,8 @@ interface ValidationReport {
   run: SamplesRun;
   verdict: ValidationVerdict;
   built: boolean;
+  /** What the firmware's build stamp said (checked before anything ran). */
+  firmware: FirmwareIdentity;
 }
 
 /** Keeps the last lines a project's server printed, to explain how a device ended. */
@@ -220,10 +226,10 @@ async function validateModel(targetArg: string, flags: ValidateFlags): Promise<v
             });
       stopIfInterrupted();
       const mark = log.lines.length;
-      let run: SamplesRun;
+      let session: SamplesSession;
       try {
-        run = await runSamplesInSession(project, opened.options, model, samples, progress, {
-          build: flags.build,
+        session = await runSamplesInSession(project, opened.options, model, samples, progress, {
+          build: flags.build === undefined ? "auto" : flags.build ? "always" : "never",
           ...(flags.timeout !== undefined ? { timeoutSec: flags.timeout } : {}),
           onOpen: (close) => open.add(close),
         });
@@ -231,8 +237,9 @@ async function validateModel(targetArg: string, flags: ValidateFlags): Promise<v
         await project.close();
         throw deviceRunError(error, interrupted, log.since(mark), "validate");
       }
+      const { run, built, firmware } = session;
       const verdict = judgeOutputs(model.outputs, outputsByName(run.results), reference, limits);
-      report = { target, model, samples, reference, run, verdict, built: flags.build };
+      report = { target, model, samples, reference, run, verdict, built, firmware };
     } finally {
       open.delete(closeProject);
       await project.close();
@@ -276,8 +283,8 @@ async function hostReference(
     );
   };
   if (same) {
-    const run = await runSamplesInSession(same.project, same.options, model, samples, progress, {
-      build: true,
+    const { run } = await runSamplesInSession(same.project, same.options, model, samples, progress, {
+      build: "auto",
       ...(flags.timeout !== undefined ? { timeoutSec: flags.timeout } : {}),
       onOpen: (close) => open.add(close),
     });
@@ -311,8 +318,8 @@ async function hostReference(
     const hostModel = await loadProjectModel(project, model.name);
     const mark = log.lines.length;
     try {
-      const run = await runSamplesInSession(project, opened.options, hostModel, samples, progress, {
-        build: false,
+      const { run } = await runSamplesInSession(project, opened.options, hostModel, samples, progress, {
+        build: "never",
         ...(flags.timeout !== undefined ? { timeoutSec: flags.timeout } : {}),
         onOpen: (close) => open.add(close),
       });
@@ -507,6 +514,7 @@ function printValidateJson(
       : {}),
     model: { name: model.name, executor: model.executor, path: model.path },
     built: report.built,
+    firmware: firmwareJson(report.firmware),
     reference: { kind: reference.kind, source: reference.description },
     session: {
       samples: run.results.length,

@@ -2,7 +2,14 @@
 // need): build, flash, open the session, run the samples, close. Everything opened is closed on
 // every path; the caller stops the project's server.
 import type { GeneratedProject, ProjectOptions } from "../../client/index.js";
-import { Device, runSamples, type InferenceModel, type Sample, type SamplesRun } from "../../device/index.js";
+import {
+  Device,
+  runSamples,
+  type FirmwareIdentity,
+  type InferenceModel,
+  type Sample,
+  type SamplesRun,
+} from "../../device/index.js";
 import { RpcError } from "../../rpc/index.js";
 import { SessionError } from "../../session/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
@@ -10,15 +17,26 @@ import { projectCallError } from "../project/errors.js";
 import type { Progress } from "../project/progress.js";
 
 export interface SamplesSessionOptions {
-  /** Ask the project to build first. */
-  build: boolean;
+  /** `auto`: build when the build stamp says the firmware is not current. */
+  build: "auto" | "always" | "never";
   /** Seconds to wait for each device reply. */
   timeoutSec?: number;
   /** Registers a way to end the session early (Ctrl-C). */
   onOpen?: (close: () => Promise<void>) => void;
 }
 
-/** Builds (when asked), flashes, opens one session and runs every sample in it. */
+export interface SamplesSession {
+  run: SamplesRun;
+  /** Whether the project was built first. */
+  built: boolean;
+  /** What the firmware's build stamp said (checked before anything ran). */
+  firmware: FirmwareIdentity;
+}
+
+/**
+ * Builds when needed, flashes, opens one session, checks the firmware's build stamp (stale or
+ * foreign firmware is refused, unstamped firmware warned about) and runs every sample in it.
+ */
 export async function runSamplesInSession(
   project: GeneratedProject,
   options: ProjectOptions,
@@ -26,11 +44,13 @@ export async function runSamplesInSession(
   samples: readonly Sample[],
   progress: Progress,
   settings: SamplesSessionOptions,
-): Promise<SamplesRun> {
+): Promise<SamplesSession> {
   const device = await Device.open(project, {
     options,
-    build: settings.build ? "always" : "never",
+    build: settings.build,
     step: (what, work) => progress.step(what, work),
+    onBuildSkipped: (reason) => progress.log(`not building ${project.projectDir}: ${reason}`),
+    onUnstampedFirmware: (why) => progress.log(`warning: ${why}`),
     onLog: (text) => progress.log(`device: ${text}`),
     ...(settings.timeoutSec !== undefined ? { replyTimeoutSec: settings.timeoutSec } : {}),
   });
@@ -38,10 +58,11 @@ export async function runSamplesInSession(
   try {
     const session = await device.loadModel(model);
     const runner = { run: (inputs: Parameters<typeof session.run>[0]) => session.run(inputs) };
-    return await progress.step(
+    const run = await progress.step(
       `running ${samples.length} sample${samples.length === 1 ? "" : "s"} of ${model.name} (${model.executor} executor) in one session`,
       () => runSamples(runner, samples),
     );
+    return { run, built: device.build.built, firmware: device.firmware! };
   } finally {
     await device.close();
   }
