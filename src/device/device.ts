@@ -12,7 +12,7 @@ import {
 import type { RemoteRuntime } from "../rpc/index.js";
 import { buildStampStatus, buildWhenNeeded, expectedBuildStamp, type BuildDecision } from "./build.js";
 import { DeviceConnection, type DeviceConnectionOptions } from "./connection.js";
-import { DeviceError } from "./errors.js";
+import { DeviceError, DeviceStartError } from "./errors.js";
 import { checkFirmwareIdentity, type FirmwareIdentity } from "./identity.js";
 import { DeviceModel } from "./inference.js";
 import { loadProjectModel, type InferenceModel } from "./model.js";
@@ -98,7 +98,9 @@ export class Device {
       if (!build.built) options.onBuildSkipped?.(build.reason);
       if (options.flash ?? true) await step(`flashing ${opened.projectDir}`, () => opened.flash(sent));
       const connection = await step("starting the device session", () =>
-        DeviceConnection.open(opened, { ...options, projectOptions: sent }),
+        DeviceConnection.open(opened, { ...options, projectOptions: sent }).catch((error: unknown) => {
+          throw new DeviceStartError(error);
+        }),
       );
       let firmware: FirmwareIdentity | undefined;
       try {

@@ -13,3 +13,14 @@ export class DeviceError extends Error {
     this.name = "DeviceError";
   }
 }
+
+/**
+ * The device's session could not be started: open_transport failed, the firmware or emulator
+ * exited at once, or the handshake got no answer. `cause` is what failed.
+ */
+export class DeviceStartError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`the device did not start: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "DeviceStartError";
+  }
+}

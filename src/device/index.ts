@@ -15,7 +15,7 @@ export { monitorDevice } from "./monitor.js";
 export type { MonitorOptions, MonitorSummary } from "./monitor.js";
 export { ProjectByteTransport, TappedTransport, hexLines } from "./transport.js";
 export type { TapDirection } from "./transport.js";
-export { DeviceError } from "./errors.js";
+export { DeviceError, DeviceStartError } from "./errors.js";
 export type { DeviceErrorKind } from "./errors.js";
 export { buildProject, buildStampStatus, buildWhenNeeded, expectedBuildStamp } from "./build.js";
 export type { BuildDecision } from "./build.js";

@@ -93,7 +93,8 @@ export interface CachedProjectOptions {
   options?: ProjectOptions;
   /** Turns the template's declared options into the typed options (e.g. from `-o` text). */
   parse?: (declared: TemplateProject) => ProjectOptions;
-  launch?: LaunchOptions;
+  /** How the template's server is launched; aborting `signal` stops it. */
+  launch?: LaunchOptions & { signal?: AbortSignal };
   step?: <T>(what: string, work: () => Promise<T>) => Promise<T>;
   /** Takes the caller's lock on the project directory before it is looked at or made. */
   lock?: (dir: string) => Promise<void>;

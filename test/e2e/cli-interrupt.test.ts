@@ -74,9 +74,11 @@ test("SIGINT during build: exit 130, one line, no server or compiler left runnin
  * templates' launch scripts honour, names a wrapper that sleeps first) and sends SIGINT as soon as
  * the wrapper runs, while the server is still starting.
  */
+let launches = 0;
 async function interruptWhileStarting(args: string[], delaySec: number) {
-  const started = join(work, `server-starting-${args[0]}`);
-  const wrapper = join(work, `slow-node-${args[0]}`);
+  // One marker per call: a marker left by an earlier call would send SIGINT before the CLI started.
+  const started = join(work, `server-starting-${args[0]}-${++launches}`);
+  const wrapper = join(work, `slow-node-${args[0]}-${launches}`);
   writeFileSync(
     wrapper,
     `#!/bin/sh\ntouch "${started}"\nsleep ${delaySec}\nexec "${process.execPath}" "$@"\n`,
@@ -133,6 +135,10 @@ test("SIGINT in any command that starts a server: the same exit, line and --json
     ["flash", project],
     ["conformance", "host"],
     ["create-project", join(work, "never-made"), sine],
+    ["run", project],
+    ["validate", project, "--reference", "host"],
+    ["profile", project],
+    ["monitor", project],
   ]) {
     const r = await interruptWhileStarting([...args, "--json"], 3);
     assert.equal(r.code, 130, `${args[0]}: ${r.stderr}`);
@@ -144,3 +150,60 @@ test("SIGINT in any command that starts a server: the same exit, line and --json
   assert.equal(existsSync(join(work, "never-made")), false, "create-project left nothing behind");
   assert.deepEqual(processesMatching(project), []);
 });
+
+test("SIGINT while the device runs: run, validate and profile end alike, with nothing left running", async (t) => {
+  if (!requireCommand(t, "make", "make (Debian: apt-get install make)")) return;
+  if (!requireCommand(t, "cc", "a C compiler (Debian: apt-get install gcc libc6-dev)")) return;
+  const project = join(work, "mid-session");
+  const created = spawnSync(process.execPath, [bin, "create-project", project, sine], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.equal(created.status, 0, created.stderr);
+  const built = spawnSync(process.execPath, [bin, "build", project], { encoding: "utf8", timeout: 120_000 });
+  assert.equal(built.status, 0, built.stderr);
+  // Each is interrupted once its session is up (the firmware answered the build stamp check).
+  for (const args of [
+    ["run", project, "--repeat", "1000", "--number", "100"],
+    ["validate", project, "--reference", "host", "--input", `x=${join(work, "many")}`],
+    ["profile", project, "--runs", "100000"],
+  ]) {
+    if (args[0] === "validate") {
+      // Enough samples that the session is still running when Ctrl-C comes.
+      spawnSync("mkdir", ["-p", join(work, "many")]);
+      for (let i = 0; i < 3000; i++) writeFileSync(join(work, "many", `s${i}.bin`), Buffer.alloc(4));
+    }
+    const r = await interruptAfter([...args, "--json"], /checking the firmware's build stamp: done/);
+    assert.equal(r.code, 130, `${args[0]}: ${r.stderr}`);
+    assert.match(r.stderr, /^microtvm: interrupted; everything the command started was stopped$/m, args[0]);
+    const doc = JSON.parse(r.stdout) as { schema: string; error: { kind: string; exit_code: number } };
+    assert.deepEqual(
+      [doc.schema, doc.error.kind, doc.error.exit_code],
+      ["microtvm.error/1", "interrupted", 130],
+    );
+    const gone = await waitUntil(() => processesMatching(project).length === 0, 5_000);
+    assert.ok(gone, `${args[0]} left running:\n${processesMatching(project).join("\n")}`);
+  }
+});
+
+/** Runs `microtvm <args>` and sends SIGINT once stderr matches `when`. */
+async function interruptAfter(args: string[], when: RegExp) {
+  const child = spawn(process.execPath, [bin, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, MICROTVM_CACHE_DIR: join(work, "cache") },
+  });
+  let stdout = "";
+  let stderr = "";
+  let sent = false;
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  child.stderr.setEncoding("utf8").on("data", (text: string) => {
+    stderr += text;
+    if (!sent && when.test(stderr)) {
+      sent = true;
+      child.kill("SIGINT");
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  assert.ok(sent, `${args[0]} never got to ${when} (stderr: ${stderr})`);
+  return { code, stdout, stderr };
+}

@@ -6,10 +6,11 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { GeneratedProject } from "../../client/index.js";
 import { SessionError } from "../../session/index.js";
+import { cancellable, interrupted } from "../cancel.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { addProjectOptionFlag, addServerFlags, type ServerFlags } from "../options.js";
 import { printJson } from "../output.js";
-import { ProjectByteTransport, monitorDevice, type MonitorSummary } from "../../device/index.js";
+import { ProjectByteTransport, monitorDevice } from "../../device/index.js";
 import { openRunProject } from "../inference/project.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
@@ -70,37 +71,46 @@ async function monitor(dirArg: string, flags: MonitorFlags): Promise<void> {
   }
   await lockProject(dir, `monitor ${dirArg}`);
   const progress = new Progress();
-  let project: GeneratedProject | undefined;
-  let stop = false;
-  const onSigint = () => {
-    stop = true;
-  };
-  process.on("SIGINT", onSigint);
-  let summary: MonitorSummary;
   const started = Date.now();
-  try {
-    const opened = await openRunProject(dir, flags.projectOption ?? [], flags, progress);
-    project = opened.project;
-    const transport = project.transport(opened.options);
-    const timeouts = await progress.step("opening the transport", () => transport.open());
-    const print = flags.json
-      ? (line: string) => progress.log(line)
-      : (line: string) => void process.stdout.write(`${line}\n`);
-    summary = await monitorDevice(new ProjectByteTransport(transport), {
-      timeouts,
-      raw: flags.raw === true,
-      ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
-      stopped: () => stop,
-      print,
-    });
-  } catch (error) {
-    if (error instanceof SessionError)
-      throw new CliError(`device: ${error.message}`, ExitCode.failed, { cause: error });
-    throw projectCallError(error, "monitor");
-  } finally {
-    process.removeListener("SIGINT", onSigint);
-    await project?.close();
-  }
+  // One mechanism for Ctrl-C: while the server starts and the transport opens it stops everything
+  // (exit 130, as in every command); once monitoring, it is the normal way to end (exit 0).
+  let monitoring = false;
+  const summary = await cancellable(async (signal) => {
+    const starting = new AbortController();
+    const onAbort = () => {
+      if (!monitoring) starting.abort(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    let project: GeneratedProject | undefined;
+    try {
+      const opened = await openRunProject(dir, flags.projectOption ?? [], flags, progress, {
+        signal: starting.signal,
+      });
+      project = opened.project;
+      const transport = project.transport(opened.options);
+      const timeouts = await progress.step("opening the transport", () => transport.open());
+      signal.throwIfAborted();
+      monitoring = true;
+      const print = flags.json
+        ? (line: string) => progress.log(line)
+        : (line: string) => void process.stdout.write(`${line}\n`);
+      return await monitorDevice(new ProjectByteTransport(transport), {
+        timeouts,
+        raw: flags.raw === true,
+        ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
+        stopped: () => signal.aborted,
+        print,
+      });
+    } catch (error) {
+      if (error instanceof SessionError)
+        throw new CliError(`device: ${error.message}`, ExitCode.failed, { cause: error });
+      throw projectCallError(error, "monitor");
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      await project?.close();
+    }
+  });
+  const stop = interrupted();
   const seconds = (Date.now() - started) / 1000;
   if (flags.json) {
     printJson("microtvm.monitor/1", {

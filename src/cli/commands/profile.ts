@@ -18,14 +18,14 @@ import {
   type InferenceModel,
   type OperatorProfile,
 } from "../../device/index.js";
-import { AotExecutor, GraphExecutor, RpcError, type FillMode } from "../../rpc/index.js";
-import { SessionError } from "../../session/index.js";
+import { AotExecutor, GraphExecutor, type FillMode } from "../../rpc/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { addProjectOptionFlag, addServerFlags, collectRepeated, type ServerFlags } from "../options.js";
 import { formatTable, printJson } from "../output.js";
+import { cancellable } from "../cancel.js";
 import { FILL_MODES, resolveInputs } from "../inference/inputs.js";
+import { buildMode, deviceRunError, ServerLog } from "../inference/samples-session.js";
 import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
-import { projectCallError } from "../project/errors.js";
 import { firmwareDescription, footprintJson, readProjectFootprint } from "../project/footprint.js";
 import { Progress } from "../project/progress.js";
 import { checkReportPath, writeReport } from "../report/file.js";
@@ -200,54 +200,39 @@ function totals(report: ProfileReport): { sum: number; entry?: number; whole?: n
   return out;
 }
 
-function profileError(error: unknown, interrupted: boolean, serverSaid: string[]): unknown {
-  if (interrupted)
-    return new CliError(
-      "interrupted; the session and the project's server were closed",
-      ExitCode.interrupted,
-    );
-  if (error instanceof CliError) return error;
-  if (error instanceof RpcError || error instanceof SessionError) {
-    const said = serverSaid.length > 0 ? ` (the project's server says: ${serverSaid.join(" | ")})` : "";
-    return new CliError(`device: ${error.message}${said}`, ExitCode.failed, { cause: error });
-  }
-  return projectCallError(error, "profile");
+async function profileModel(targetArg: string, flags: ProfileFlags): Promise<void> {
+  const reportPath = flags.report === undefined ? undefined : checkReportPath(flags.report);
+  // Ctrl-C aborts the signal: the project's server and what it started stop; the command ends as
+  // interrupted.
+  const report = await cancellable((signal) => profileWithSignal(targetArg, flags, signal));
+  await printProfile(report, flags, reportPath);
 }
 
-async function profileModel(targetArg: string, flags: ProfileFlags): Promise<void> {
+async function profileWithSignal(
+  targetArg: string,
+  flags: ProfileFlags,
+  signal: AbortSignal,
+): Promise<ProfileReport> {
   const progress = new Progress();
-  const reportPath = flags.report === undefined ? undefined : checkReportPath(flags.report);
   let project: GeneratedProject | undefined;
   let session: Device | undefined;
-  let interrupted = false;
-  const serverLog: string[] = [];
-  const onSigint = () => {
-    interrupted = true;
-    void session?.close();
-    void project?.close();
-  };
-  process.on("SIGINT", onSigint);
-  let report: ProfileReport;
+  const serverLog = new ServerLog();
   try {
-    const stopIfInterrupted = () => {
-      if (interrupted) throw new CliError("interrupted", ExitCode.interrupted);
-    };
-    const target = await resolveTarget(targetArg, flags, progress);
-    stopIfInterrupted();
+    const target = await resolveTarget(targetArg, flags, progress, signal);
+    signal.throwIfAborted();
     const assignments = target.archive ? [] : (flags.projectOption ?? []);
-    const opened = await openRunProject(target.dir, assignments, flags, progress, (line) => {
-      serverLog.push(line);
-      if (serverLog.length > 20) serverLog.shift();
+    const opened = await openRunProject(target.dir, assignments, flags, progress, {
+      onServerLine: serverLog.add,
+      signal,
     });
     project = opened.project;
     const { options } = opened;
-    stopIfInterrupted();
     const model = await loadProjectModel(project, flags.model);
     const inputs = await resolveInputs(flags.input ?? [], model.inputs, flags.fillMode);
     const p = project;
     session = await Device.open(p, {
       options,
-      build: flags.build === undefined ? "auto" : flags.build ? "always" : "never",
+      build: buildMode(flags.build),
       step: (what, work) => progress.step(what, work),
       onBuildSkipped: (reason) => progress.log(`not building ${target.dir}: ${reason}`),
       onUnstampedFirmware: (why) => progress.log(`warning: ${why}`),
@@ -297,21 +282,24 @@ async function profileModel(targetArg: string, flags: ProfileFlags): Promise<voi
       },
     );
     await session.close();
-    report = { target, model, profile, unit: unitOf(profile, deviceTimer(target.dir)) };
+    signal.throwIfAborted();
+    return { target, model, profile, unit: unitOf(profile, deviceTimer(target.dir)) };
   } catch (error) {
-    const mark = serverLog.length;
+    const mark = serverLog.mark();
     if (session) await session.close();
     await project?.close();
-    throw profileError(
-      error,
-      interrupted,
-      serverLog.slice(mark).map((line) => line.replace(/^\w+:[\w.]+:/, "")),
-    );
+    throw deviceRunError(error, signal.aborted, serverLog.since(mark), "profile", serverLog);
   } finally {
-    process.removeListener("SIGINT", onSigint);
     await session?.close();
     await project?.close();
   }
+}
+
+async function printProfile(
+  report: ProfileReport,
+  flags: ProfileFlags,
+  reportPath: string | undefined,
+): Promise<void> {
   const footprint = await readProjectFootprint(report.target.dir).catch(() => undefined);
   if (reportPath) writeReport(reportPath, renderProfileReport(report, footprint));
   if (flags.json) {

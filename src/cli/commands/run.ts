@@ -6,8 +6,7 @@ import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { GeneratedProject } from "../../client/index.js";
-import { RpcError, writeTensorFile, type FillMode } from "../../rpc/index.js";
-import { SessionError } from "../../session/index.js";
+import { writeTensorFile, type FillMode } from "../../rpc/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { fileErrorToCliError, makeDirectories, removeEmptyDirectories } from "../file-errors.js";
 import {
@@ -32,7 +31,9 @@ import {
   type SampleSource,
 } from "../../device/index.js";
 import { cliErrorFrom } from "../options.js";
+import { cancellable } from "../cancel.js";
 import { FILL_MODES } from "../inference/inputs.js";
+import { buildMode, deviceRunError, ServerLog } from "../inference/samples-session.js";
 import { firmwareJson } from "../inference/firmware.js";
 import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
 import {
@@ -44,7 +45,6 @@ import {
   topN,
 } from "../inference/summary.js";
 import { builtInOptionsHelp } from "../project/describe.js";
-import { projectCallError } from "../project/errors.js";
 import { Progress } from "../project/progress.js";
 
 interface RunFlags extends ServerFlags {
@@ -173,57 +173,30 @@ interface RunReport {
   timer: DeviceTimer | undefined;
 }
 
-/**
- * Turns whatever failed into the CLI's one-line error. `serverSaid` is what the project's server
- * logged after the session ended (for the host template: how the firmware process ended).
- */
-function runError(error: unknown, interrupted: boolean, serverSaid: string[]): unknown {
-  if (interrupted)
-    return new CliError(
-      "interrupted; the session and the project's server were closed",
-      ExitCode.interrupted,
-    );
-  if (error instanceof CliError) return error;
-  if (error instanceof RpcError || error instanceof SessionError) {
-    const said = serverSaid.length > 0 ? ` (the project's server says: ${serverSaid.join(" | ")})` : "";
-    return new CliError(`device: ${error.message}${said}`, ExitCode.failed, { cause: error });
-  }
-  return projectCallError(error, "run");
+async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
+  // Ctrl-C aborts the signal: the project's server, and the firmware or emulator it started, stop;
+  // the step in flight fails and the command ends as interrupted.
+  const report = await cancellable((signal) => runWithSignal(targetArg, flags, signal));
+  if (flags.json) printRunJson(report);
+  else printRunText(report, flags.printTop);
 }
 
-async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
+async function runWithSignal(targetArg: string, flags: RunFlags, signal: AbortSignal): Promise<RunReport> {
   const progress = new Progress();
   let project: GeneratedProject | undefined;
   let device: Device | undefined;
-  let interrupted = false;
-  const serverLog: string[] = [];
-  // How the firmware ended, whenever the server said so (it may be before the call failed).
-  let firmwareEnd: string | undefined;
-  // Ctrl-C: close what is open; the pending step then fails and the finally below reaps the rest.
-  const onSigint = () => {
-    interrupted = true;
-    void device?.close();
-    void project?.close();
-  };
-  process.on("SIGINT", onSigint);
-  let report: RunReport;
+  const serverLog = new ServerLog();
   try {
-    // A Ctrl-C while a server was still starting (nothing to close yet) is acted on here.
-    const stopIfInterrupted = () => {
-      if (interrupted) throw new CliError("interrupted", ExitCode.interrupted);
-    };
-    const target = await resolveTarget(targetArg, flags, progress);
-    stopIfInterrupted();
+    const target = await resolveTarget(targetArg, flags, progress, signal);
+    signal.throwIfAborted();
     // In archive mode the -o options went into the cached project; they are saved there.
     const assignments = target.archive ? [] : (flags.projectOption ?? []);
-    const opened = await openRunProject(target.dir, assignments, flags, progress, (line) => {
-      serverLog.push(line);
-      if (serverLog.length > 20) serverLog.shift();
-      if (/firmware (exited with status|was killed by)/.test(line)) firmwareEnd = line;
+    const opened = await openRunProject(target.dir, assignments, flags, progress, {
+      onServerLine: serverLog.add,
+      signal,
     });
     project = opened.project;
     const { options } = opened;
-    stopIfInterrupted();
     // Everything the user gave is checked before the device is touched.
     const model = await loadProjectModel(project, flags.model);
     const samples = await loadSamples(flags.input ?? [], model.inputs, flags.fillMode).catch((e: unknown) => {
@@ -234,7 +207,7 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
 
     device = await Device.open(project, {
       options,
-      build: flags.build === undefined ? "auto" : flags.build ? "always" : "never",
+      build: buildMode(flags.build),
       step: (what, work) => progress.step(what, work),
       onBuildSkipped: (reason) => progress.log(`not building ${target.dir}: ${reason}`),
       onLog: (text) => progress.log(`device: ${text}`),
@@ -254,6 +227,7 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
       s.measure(flags.repeat, flags.number),
     );
     await device.close();
+    signal.throwIfAborted();
     const written: string[] = [];
     if (outputDir) {
       // One sample keeps the flat layout; several get a folder each (the layout `validate` reads).
@@ -267,29 +241,19 @@ async function runModel(targetArg: string, flags: RunFlags): Promise<void> {
         written.push(...(await writeOutputs(sampleDirs[index]!, model, outcome)));
     }
     const timer = deviceTimer(target.dir);
-    report = { target, model, samples, outcomes, timing, built, firmware, written, timer };
+    return { target, model, samples, outcomes, timing, built, firmware, written, timer };
   } catch (error) {
     // End the session and the server first, so that the server can say how the device ended:
     // its log arrives on its stderr, a different pipe from its replies, and is complete only
     // once it has exited.
-    const mark = serverLog.length;
-    const endedBefore = firmwareEnd;
+    const mark = serverLog.mark();
     if (device) await device.close();
     await project?.close();
-    const said = serverLog.slice(mark);
-    if (endedBefore !== undefined && !said.includes(endedBefore)) said.unshift(endedBefore);
-    throw runError(
-      error,
-      interrupted,
-      said.map((line) => line.replace(/^\w+:[\w.]+:/, "")),
-    );
+    throw deviceRunError(error, signal.aborted, serverLog.since(mark), "run", serverLog);
   } finally {
-    process.removeListener("SIGINT", onSigint);
     await device?.close();
     await project?.close();
   }
-  if (flags.json) printRunJson(report);
-  else printRunText(report, flags.printTop);
 }
 
 function fileBase(name: string, index: number, used: Set<string>): string {

@@ -34,7 +34,14 @@ import { FILL_MODES } from "../inference/inputs.js";
 import { loadProjectModel, type InferenceModel } from "../../device/index.js";
 import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
 import { firmwareJson } from "../inference/firmware.js";
-import { deviceRunError, runSamplesInSession, type SamplesSession } from "../inference/samples-session.js";
+import { cancellable } from "../cancel.js";
+import {
+  buildMode,
+  deviceRunError,
+  runSamplesInSession,
+  ServerLog,
+  type SamplesSession,
+} from "../inference/samples-session.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { Progress } from "../project/progress.js";
 import { readProjectFootprint } from "../project/footprint.js";
@@ -160,95 +167,18 @@ interface ValidationReport {
   firmware: FirmwareIdentity;
 }
 
-/** Keeps the last lines a project's server printed, to explain how a device ended. */
-class ServerLog {
-  readonly lines: string[] = [];
-  add = (line: string): void => {
-    this.lines.push(line);
-    if (this.lines.length > 20) this.lines.shift();
-  };
-  since(mark: number): string[] {
-    return this.lines.slice(mark).map((line) => line.replace(/^\w+:[\w.]+:/, ""));
-  }
-}
-
 async function validateModel(targetArg: string, flags: ValidateFlags): Promise<void> {
   const limits = parseLimits(flags.tolerance);
   const reportPath = flags.report === undefined ? undefined : checkReportPath(flags.report);
-  const progress = new Progress();
-  const open = new Set<() => Promise<void>>();
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-    for (const close of open) void close();
-  };
-  process.on("SIGINT", onSigint);
-  let report: ValidationReport;
-  try {
-    const stopIfInterrupted = () => {
-      if (interrupted) throw new CliError("interrupted", ExitCode.interrupted);
-    };
-    const target = await resolveTarget(targetArg, flags, progress);
-    stopIfInterrupted();
-    const log = new ServerLog();
-    const assignments = target.archive ? [] : (flags.projectOption ?? []);
-    const opened = await openRunProject(target.dir, assignments, flags, progress, log.add);
-    const project = opened.project;
-    const closeProject = () => project.close();
-    open.add(closeProject);
+  // Ctrl-C aborts the signal: every server this started (and its firmware) stops; the command
+  // ends as interrupted.
+  const report = await cancellable(async (signal) => {
     try {
-      stopIfInterrupted();
-      // Everything the user gave is read before any device is touched.
-      const model = await loadProjectModel(project, flags.model);
-      const samples = await loadSamples(flags.input ?? [], model.inputs, flags.fillMode).catch(
-        (e: unknown) => {
-          throw cliErrorFrom(e);
-        },
-      );
-      const names = samples.map((s) => s.name);
-      const reference =
-        flags.reference === "host"
-          ? await hostReference(
-              target.archive?.path ?? model.path,
-              // The archive's cached host project is the target itself: the reference runs on it.
-              target.archive?.template === "host" && (flags.projectOption ?? []).length === 0
-                ? { dir: target.dir, project, options: opened.options }
-                : undefined,
-              model,
-              samples,
-              flags,
-              progress,
-              open,
-              () => interrupted,
-            )
-          : await loadReferenceFile(flags.reference, model.outputs, names).catch((e: unknown) => {
-              throw cliErrorFrom(e);
-            });
-      stopIfInterrupted();
-      const mark = log.lines.length;
-      let session: SamplesSession;
-      try {
-        session = await runSamplesInSession(project, opened.options, model, samples, progress, {
-          build: flags.build === undefined ? "auto" : flags.build ? "always" : "never",
-          ...(flags.timeout !== undefined ? { timeoutSec: flags.timeout } : {}),
-          onOpen: (close) => open.add(close),
-        });
-      } catch (error) {
-        await project.close();
-        throw deviceRunError(error, interrupted, log.since(mark), "validate");
-      }
-      const { run, built, firmware } = session;
-      const verdict = judgeOutputs(model.outputs, outputsByName(run.results), reference, limits);
-      report = { target, model, samples, reference, run, verdict, built, firmware };
-    } finally {
-      open.delete(closeProject);
-      await project.close();
+      return await validateWithSignal(targetArg, flags, limits, signal);
+    } catch (error) {
+      throw deviceRunError(error, signal.aborted, [], "validate");
     }
-  } catch (error) {
-    throw deviceRunError(error, interrupted, [], "validate");
-  } finally {
-    process.removeListener("SIGINT", onSigint);
-  }
+  });
   if (reportPath) await writeValidateReport(reportPath, report, limits);
   if (flags.json) printValidateJson(report, limits, reportPath);
   else {
@@ -256,6 +186,66 @@ async function validateModel(targetArg: string, flags: ValidateFlags): Promise<v
     if (reportPath) process.stdout.write(`wrote ${reportPath}\n`);
   }
   if (!report.verdict.passed) process.exitCode = ExitCode.failed;
+}
+
+async function validateWithSignal(
+  targetArg: string,
+  flags: ValidateFlags,
+  limits: ToleranceLimit[] | undefined,
+  signal: AbortSignal,
+): Promise<ValidationReport> {
+  const progress = new Progress();
+  const target = await resolveTarget(targetArg, flags, progress, signal);
+  signal.throwIfAborted();
+  const log = new ServerLog();
+  const assignments = target.archive ? [] : (flags.projectOption ?? []);
+  const opened = await openRunProject(target.dir, assignments, flags, progress, {
+    onServerLine: log.add,
+    signal,
+  });
+  const project = opened.project;
+  try {
+    // Everything the user gave is read before any device is touched.
+    const model = await loadProjectModel(project, flags.model);
+    const samples = await loadSamples(flags.input ?? [], model.inputs, flags.fillMode).catch((e: unknown) => {
+      throw cliErrorFrom(e);
+    });
+    const names = samples.map((s) => s.name);
+    const reference =
+      flags.reference === "host"
+        ? await hostReference(
+            target.archive?.path ?? model.path,
+            // The archive's cached host project is the target itself: the reference runs on it.
+            target.archive?.template === "host" && (flags.projectOption ?? []).length === 0
+              ? { dir: target.dir, project, options: opened.options }
+              : undefined,
+            model,
+            samples,
+            flags,
+            progress,
+            signal,
+          )
+        : await loadReferenceFile(flags.reference, model.outputs, names).catch((e: unknown) => {
+            throw cliErrorFrom(e);
+          });
+    signal.throwIfAborted();
+    const mark = log.mark();
+    let session: SamplesSession;
+    try {
+      session = await runSamplesInSession(project, opened.options, model, samples, progress, {
+        build: buildMode(flags.build),
+        ...(flags.timeout !== undefined ? { timeoutSec: flags.timeout } : {}),
+      });
+    } catch (error) {
+      await project.close();
+      throw deviceRunError(error, signal.aborted, log.since(mark), "validate", log);
+    }
+    const { run, built, firmware } = session;
+    const verdict = judgeOutputs(model.outputs, outputsByName(run.results), reference, limits);
+    return { target, model, samples, reference, run, verdict, built, firmware };
+  } finally {
+    await project.close();
+  }
 }
 
 /**
@@ -270,8 +260,7 @@ async function hostReference(
   samples: readonly Sample[],
   flags: ValidateFlags,
   progress: Progress,
-  open: Set<() => Promise<void>>,
-  interrupted: () => boolean,
+  signal: AbortSignal,
 ): Promise<Reference> {
   const refuse = (error: unknown): CliError => {
     const plain = deviceRunError(error, false, [], "building the model on the host template");
@@ -286,7 +275,6 @@ async function hostReference(
     const { run } = await runSamplesInSession(same.project, same.options, model, samples, progress, {
       build: "auto",
       ...(flags.timeout !== undefined ? { timeoutSec: flags.timeout } : {}),
-      onOpen: (close) => open.add(close),
     });
     return referenceFromOutputs(
       `host (the same archive on the host template, ${same.dir})`,
@@ -299,29 +287,27 @@ async function hostReference(
       archive,
       { python: flags.python, verbose: flags.verbose, template: "host" },
       progress,
+      signal,
     );
   } catch (error) {
     throw refuse(error);
   }
   const log = new ServerLog();
-  const opened = await openRunProject(target.dir, [], flags, progress, log.add);
-  const closeProject = () => opened.project.close();
-  open.add(closeProject);
+  const opened = await openRunProject(target.dir, [], flags, progress, { onServerLine: log.add, signal });
   try {
     const project: GeneratedProject = opened.project;
     try {
       await progress.step(`building the host reference ${target.dir}`, () => project.build(opened.options));
     } catch (error) {
-      if (interrupted()) throw error;
+      if (signal.aborted) throw error;
       throw refuse(error);
     }
     const hostModel = await loadProjectModel(project, model.name);
-    const mark = log.lines.length;
+    const mark = log.mark();
     try {
       const { run } = await runSamplesInSession(project, opened.options, hostModel, samples, progress, {
         build: "never",
         ...(flags.timeout !== undefined ? { timeoutSec: flags.timeout } : {}),
-        onOpen: (close) => open.add(close),
       });
       return referenceFromOutputs(
         `host (the same archive on the host template, ${target.dir})`,
@@ -329,14 +315,13 @@ async function hostReference(
       );
     } catch (error) {
       await project.close();
-      const plain = deviceRunError(error, interrupted(), log.since(mark), "running the host reference");
+      const plain = deviceRunError(error, signal.aborted, log.since(mark), "running the host reference", log);
       if (plain instanceof CliError && plain.exitCode !== ExitCode.interrupted) {
         throw new CliError(`--reference host: ${plain.message}`, plain.exitCode, { cause: error });
       }
       throw plain;
     }
   } finally {
-    open.delete(closeProject);
     await opened.project.close();
   }
 }

@@ -23,6 +23,8 @@ export async function resolveTarget(
   arg: string,
   flags: ServerFlags & { template?: string; projectOption?: string[]; standaloneCrtDir?: string },
   progress: Progress,
+  /** Aborting it stops a server launched to generate the cached project. */
+  signal?: AbortSignal,
 ): Promise<ProjectTarget> {
   const path = resolve(arg);
   if (!existsSync(path)) {
@@ -53,7 +55,7 @@ export async function resolveTarget(
   const cached = await cachedProject(path, template, {
     parse: (templateProject) =>
       parseProjectOptions(flags.projectOption ?? [], templateProject.info().projectOptions),
-    launch: serverLaunchOptions(flags, progress, () => false),
+    launch: { ...serverLaunchOptions(flags, progress, () => false), ...(signal ? { signal } : {}) },
     step: (what, work) => progress.step(what, work),
     lock: (dir) => lockProject(dir, `run ${path}`),
     ...(standaloneCrtDir !== undefined ? { standaloneCrtDir } : {}),
@@ -70,22 +72,27 @@ export interface OpenedRunProject {
   options: ProjectOptions;
 }
 
-/**
- * Launches the project's server and resolves the options (`-o` over the saved ones).
- * `onServerLine` gets each line the server prints (whether or not it is shown).
- */
+export interface OpenRunProjectOptions {
+  /** Gets each line the server prints (whether or not it is shown). */
+  onServerLine?: (line: string) => void;
+  /** Aborting it stops the server (and what it started), failing the call in flight. */
+  signal?: AbortSignal;
+}
+
+/** Launches the project's server and resolves the options (`-o` over the saved ones). */
 export async function openRunProject(
   dir: string,
   assignments: readonly string[],
   flags: ServerFlags,
   progress: Progress,
-  onServerLine?: (line: string) => void,
+  { onServerLine, signal }: OpenRunProjectOptions = {},
 ): Promise<OpenedRunProject> {
   let options: ProjectOptions = {};
   const launch = serverLaunchOptions(flags, progress, () => options.verbose === true);
   let partial = "";
   const project = await GeneratedProject.open(dir, {
     ...launch,
+    ...(signal ? { signal } : {}),
     onOutput: (text, stream) => {
       launch.onOutput?.(text, stream);
       if (!onServerLine) return;
