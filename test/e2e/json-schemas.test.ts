@@ -101,7 +101,7 @@ function fails(args: string[], code: number, kind: string, message: RegExp): voi
 
 describe("--json documents match docs/schemas", () => {
   test("info, templates, doctor, devices, inspect, pack, conformance", () => {
-    const info = succeeds(["info", "host"], "microtvm.info/1");
+    const info = succeeds(["info", "host"], "microtvm.info/2");
     assert.equal(info.platform_name, "host");
     fails(["info", "no-server"], 3, "bad_input", /not a microtvm project or template/);
 
@@ -151,7 +151,12 @@ describe("--json documents match docs/schemas", () => {
       t.skip("cc or make not found; install gcc, libc6-dev and make");
       return;
     }
+    const fresh = succeeds(["info", project], "microtvm.info/2");
+    assert.equal((fresh.build as { status: string }).status, "not_built");
     const built = succeeds(["build", project], "microtvm.build/2");
+    const current = succeeds(["info", project], "microtvm.info/2");
+    assert.equal((current.build as { status: string }).status, "current");
+    assert.equal((current.saved_options as { workspace_size_bytes: number }).workspace_size_bytes, 2097152);
     assert.equal(Number((built.duration_s as number).toFixed(3)), built.duration_s, "seconds to 1 ms");
     succeeds(["flash", project], "microtvm.flash/2");
     succeeds(["run", project, "--repeat", "2", "--number", "1"], "microtvm.run/2");

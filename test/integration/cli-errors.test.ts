@@ -100,7 +100,7 @@ describe("info and conformance find servers by path or built-in name", () => {
     const r = cli(["info", "host", "--json"]);
     assert.equal(r.status, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as { schema: string; platform_name: string };
-    assert.equal(doc.schema, "microtvm.info/1");
+    assert.equal(doc.schema, "microtvm.info/2");
     assert.equal(doc.platform_name, "host");
   });
 

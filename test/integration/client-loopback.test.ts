@@ -118,7 +118,7 @@ test("microtvm info prints a table, or one JSON document with --json", async (t)
     "project_options",
     "protocol_version",
   ]);
-  assert.equal(doc.schema, "microtvm.info/1");
+  assert.equal(doc.schema, "microtvm.info/2");
   assert.equal(doc.protocol_version, 1);
 
   const missing = await runCli(["info", join(work, "nothing-here")]);

@@ -1,6 +1,10 @@
 import type { Command } from "commander";
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import { ProjectApiClient } from "../../client/index.js";
-import type { WireProjectOption } from "../../protocol/index.js";
+import { readProjectFile } from "../../device/index.js";
+import { serverInfoFromWire, type WireProjectOption } from "../../protocol/index.js";
+import { projectBuildState, type BuildState } from "../project/build-state.js";
 import { addServerFlags, cliErrorFrom, launchOptionsFrom, type ServerFlags } from "../options.js";
 import { cancellable } from "../cancel.js";
 import { cell, formatTable, printJson } from "../output.js";
@@ -16,7 +20,7 @@ export function infoCommand(program: Command): void {
     .argument("<dir>", "the project or template directory, or a built-in template's name (host, ...)")
     .option(
       "--json",
-      'print one JSON document: {"schema": "microtvm.info/1", ...the server_info_query reply}',
+      'print one JSON document: {"schema": "microtvm.info/2", ...the server_info_query reply, and for a generated project "saved_options" and "build"}',
     );
   addServerFlags(command).action((dir: string, flags: ServerFlags & { json?: boolean }) =>
     // Ctrl-C aborts the signal, which stops the server.
@@ -33,13 +37,20 @@ async function info(
   try {
     client = await ProjectApiClient.launch(serverDirArgument(dir), { ...launchOptionsFrom(flags), signal });
     const info = await client.serverInfoQueryWire();
+    const project = generatedProjectState(dir, info);
     if (flags.json) {
-      printJson("microtvm.info/1", info as unknown as Record<string, unknown>);
+      printJson("microtvm.info/2", {
+        ...(info as unknown as Record<string, unknown>),
+        ...(project ? { saved_options: project.saved, build: project.build } : {}),
+      });
       return;
     }
-    process.stdout.write(
-      `${describe(info as unknown as Record<string, unknown>, client.process?.command.file)}\n`,
+    const text = describe(
+      info as unknown as Record<string, unknown>,
+      client.process?.command.file,
+      project ? describeProject(project) : [],
     );
+    process.stdout.write(`${text}\n`);
   } catch (error) {
     throw cliErrorFrom(error, "template-or-project");
   } finally {
@@ -47,7 +58,39 @@ async function info(
   }
 }
 
-function describe(info: Record<string, unknown>, serverFile: string | undefined): string {
+interface ProjectState {
+  /** The options saved in microtvm-project.json (given with -o to earlier commands). */
+  saved: Record<string, unknown>;
+  build: BuildState;
+}
+
+/** For a generated project's directory: its saved options and whether it is built and current. */
+function generatedProjectState(dirArg: string, wire: unknown): ProjectState | undefined {
+  const dir = resolve(dirArg);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return undefined;
+  const info = serverInfoFromWire(wire);
+  if (info.isTemplate) return undefined;
+  return { saved: readProjectFile(dir)?.options ?? {}, build: projectBuildState(dir, info) };
+}
+
+function describeProject(state: ProjectState): string[] {
+  const saved = Object.entries(state.saved);
+  const build = state.build;
+  const status =
+    build.status === "not_built"
+      ? `not built (${build.reason})`
+      : build.status === "current"
+        ? `built and current (build stamp ${build.build_stamp!.slice(0, 12)})`
+        : `built for something else (build stamp ${build.build_stamp!.slice(0, 12)}; ${build.reason}); the next run builds again`;
+  return [
+    `build:             ${status}`,
+    saved.length === 0
+      ? "saved options:     none (each command uses the defaults)"
+      : `saved options:     ${saved.map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ")}`,
+  ];
+}
+
+function describe(info: Record<string, unknown>, serverFile: string | undefined, extra: string[]): string {
   const options = Array.isArray(info.project_options) ? (info.project_options as WireProjectOption[]) : [];
   const lines = [
     `platform:          ${cell(info.platform_name)}`,
@@ -56,6 +99,7 @@ function describe(info: Record<string, unknown>, serverFile: string | undefined)
     `protocol version:  ${cell(info.protocol_version)}`,
   ];
   if (serverFile) lines.push(`server:            ${serverFile}`);
+  lines.push(...extra);
   lines.push("");
   if (options.length === 0) {
     lines.push("options: none");
