@@ -65,7 +65,7 @@ test("host: build writes the stamp, the firmware returns it, and run builds only
 
   const otherOption = await run(dir, "-o", "workspace_size_bytes=3145728");
   assert.equal(otherOption.built, true, "another build option: built again");
-  assert.match(otherOption.stderr, /options \(workspace_size_bytes \d+ → 3145728\)/);
+  assert.match(otherOption.stderr, /options \(workspace_size_bytes \S+ → 3145728\)/);
   const withOption = readBuildStamp(dir)!;
   assert.notEqual(withOption.digest, stamp.digest);
   assert.equal(
@@ -130,7 +130,7 @@ test("firmware identity: a firmware built for other options is refused before an
     assert.notEqual(wanted, reported);
     expected ??= wanted;
     assert.equal(wanted, expected);
-    assert.match(line, /workspace_size_bytes 2097152 → 3145728/);
+    assert.match(line, /workspace_size_bytes \S+ → 3145728/);
     assert.match(line, new RegExp(`microtvm build ${dir}.*or run without --no-build`));
     assert.doesNotMatch(r.stderr, /running default|timing every operator/, "nothing ran");
   }

@@ -118,10 +118,10 @@ test("a run with --no-build next to a run that builds with other options never r
   if (!requireCommand(t, "cc", "a C compiler")) return;
   const dir = join(work, "race-no-build");
   assert.equal((await runCli(["create-project", dir, model, "--template", "host"], { env })).code, 0);
-  assert.equal((await runCli(["build", dir], { env })).code, 0);
+  // The size given explicitly, so the run's options do not depend on what the other saved.
+  assert.equal((await runCli(["build", dir, "-o", "workspace_size_bytes=2097152"], { env })).code, 0);
   const defaultBuild = readBuildStamp(dir)!.digest;
   const lockWait = { ...env, MICROTVM_LOCK_WAIT_SEC: "300" };
-  // The default size given explicitly, so the run's options do not depend on what the other saved.
   const [other, noBuild] = await Promise.all([
     runCli(["run", dir, "-o", "workspace_size_bytes=3145728", "--repeat", "1"], { env: lockWait }),
     runCli(["run", dir, "-o", "workspace_size_bytes=2097152", "--no-build", "--json", "--repeat", "1"], {
