@@ -20,7 +20,10 @@ export interface PoolPlatform {
   packetBytes: number;
 }
 
-/** The margin added to the archive's need, in percent (at least one page). */
+/**
+ * The margin, in percent of the need less the RPC server and its reply buffer (fixed sizes known
+ * exactly): it covers what the estimate cannot see (a client's extra tensors, profiling buffers).
+ */
 export const POOL_MARGIN_PERCENT = 25;
 
 /** Header of a workspace block (backend.c, padded to 16 bytes). */
@@ -39,6 +42,8 @@ export interface PoolPart {
 export interface WorkspaceNeed {
   /** Bytes the pool must hold, before the margin. */
   bytes: number;
+  /** Of those, the RPC server and its reply buffer: no margin is taken on them. */
+  fixedBytes: number;
   parts: PoolPart[];
   /** Where the model's workspace figures came from, and any assumption made. */
   notes: string[];
@@ -248,15 +253,17 @@ export function workspaceNeed(model: MlfModel, platform: PoolPlatform): Workspac
   // per request byte plus 64, and the pages a persistent allocation made during a request can
   // strand below it once that request's arena is freed (two small arenas).
   const request = Math.min(requestBytes, platform.packetBytes);
-  parts.push({ what: "RPC server and reply buffer", bytes: pages.of(64) + pages.of(platform.packetBytes) });
+  const fixedBytes = pages.of(64) + pages.of(platform.packetBytes);
+  parts.push({ what: "RPC server and reply buffer", bytes: fixedBytes });
   parts.push({ what: `request arena (requests up to ${request} bytes)`, bytes: pages.of(4 * request + 64) });
   parts.push({ what: "pages left between allocations, results of timing calls", bytes: 4 * pages.page });
-  return { bytes: parts.reduce((s, p) => s + p.bytes, 0), parts, notes };
+  return { bytes: parts.reduce((s, p) => s + p.bytes, 0), fixedBytes, parts, notes };
 }
 
-/** The margin on top of a need: POOL_MARGIN_PERCENT, at least one page, whole pages. */
-export function poolMargin(need: number, pageBytes: number): number {
-  return Math.max(pageBytes, roundUp(Math.ceil((need * POOL_MARGIN_PERCENT) / 100), pageBytes));
+/** The margin on top of a need: POOL_MARGIN_PERCENT of what is not fixed, at least one page, whole pages. */
+export function poolMargin(need: WorkspaceNeed, pageBytes: number): number {
+  const base = need.bytes - need.fixedBytes;
+  return Math.max(pageBytes, roundUp(Math.ceil((base * POOL_MARGIN_PERCENT) / 100), pageBytes));
 }
 
 /**
@@ -301,14 +308,14 @@ export function choosePoolSize(
       ],
     };
   }
-  const margin = poolMargin(computed.bytes, platform.pageBytes);
+  const margin = poolMargin(computed, platform.pageBytes);
   return {
     bytes: computed.bytes + margin,
     source: "archive",
     needBytes: computed.bytes,
     marginBytes: margin,
     lines: [
-      `memory pool: ${computed.bytes + margin} bytes, sized from the model archive: ${computed.bytes} needed + ${margin} margin (${POOL_MARGIN_PERCENT}%)`,
+      `memory pool: ${computed.bytes + margin} bytes, sized from the model archive: ${computed.bytes} needed + ${margin} margin (${POOL_MARGIN_PERCENT}% of the ${computed.bytes - computed.fixedBytes} besides the reply buffer)`,
       ...breakdown,
     ],
   };

@@ -1,11 +1,9 @@
 // Running make for a generated cortex-m project: board.mk is rewritten from the board table for
-// the board being built, the options become make variables, the memory report the Makefile
-// prints after linking is logged and returned, and a failure becomes a ServerError with the
-// command, its exit status and the last lines of its output (the "does not fit" summary first).
-import { spawn } from "node:child_process";
+// the board being built, the pool is sized, the options become make variables, and
+// ../common/arm-build.ts runs make (memory report, "does not fit" summary).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MakeRunner, mtime } from "../common/make.js";
+import { ArmFirmwareBuilder, poolOverflowHint, type MemoryUse } from "../common/arm-build.js";
 import { BOARDS, renderBoardMk } from "./boards.js";
 import { archivePoolSize, type PoolSize } from "../common/pool.js";
 import type { CortexMOptions } from "./options.js";
@@ -17,27 +15,11 @@ export const FIRMWARE_OUTPUTS = {
   map: "build/firmware.map",
 } as const;
 
-export interface MemoryUse {
-  region: string;
-  used: number;
-  total: number;
-}
-
-/** The rows of the Makefile's memory report (`  FLASH  0x08000000  7900 of 524288 bytes (1.5%)`). */
-export function parseMemoryReport(lines: readonly string[]): MemoryUse[] {
-  const rows: MemoryUse[] = [];
-  for (const line of lines) {
-    const m = /^\s+([A-Z]+)\s+0x[0-9a-f]+\s+(\d+) of\s+(\d+) bytes/.exec(line);
-    if (m) rows.push({ region: m[1]!, used: Number(m[2]), total: Number(m[3]) });
-  }
-  return rows;
-}
-
 export class CortexMBuilder {
-  private readonly make: MakeRunner;
+  private readonly builder: ArmFirmwareBuilder;
 
-  constructor(private readonly log: (line: string) => void) {
-    this.make = new MakeRunner(log);
+  constructor(log: (line: string) => void) {
+    this.builder = new ArmFirmwareBuilder(log);
   }
 
   /** The pool for this model archive on the options' board (see ../common/pool.ts). */
@@ -80,61 +62,23 @@ export class CortexMBuilder {
   ): Promise<{ memory: MemoryUse[]; rebuilt: boolean; pool: PoolSize }> {
     CortexMBuilder.writeBoardMk(projectDir, options);
     const pool = await CortexMBuilder.poolSize(archivePath, options);
-    for (const line of pool.lines) this.log(`build: ${line}`);
-    const elf = join(projectDir, FIRMWARE_OUTPUTS.elf);
-    const before = mtime(elf);
-    const report: string[] = [];
-    let inReport = false;
-    await this.make.run(projectDir, {
+    const result = await this.builder.build(projectDir, {
       args: CortexMBuilder.makeArgs(options, pool.bytes),
+      sizeArgs: [],
       verbose: options.verbose,
-      onLine: (line) => {
-        if (/ memory use \(/.test(line)) inReport = true;
-        else if (!/^\s+[A-Z]+\s+0x/.test(line)) inReport = false;
-        if (inReport) report.push(line);
-        return inReport;
-      },
-      explainFailure: (lines) => {
-        const doesNotFit = lines.filter((l) => /does not fit/.test(l));
+      elf: FIRMWARE_OUTPUTS.elf,
+      pool,
+      explainFailure: (doesNotFit) => {
         if (doesNotFit.some((l) => /region RAM/.test(l))) {
-          doesNotFit.push(
-            pool.source === "archive"
-              ? `the memory pool takes ${pool.bytes} bytes of ${options.board}'s RAM, sized from the model archive ` +
-                  `(${pool.needBytes} needed + ${pool.marginBytes} margin): the model is too big for this board, or set ` +
-                  `workspace_size_bytes=${pool.needBytes} to build without the margin`
-              : `the memory pool takes ${pool.bytes} bytes of ${options.board}'s RAM: lower workspace_size_bytes`,
-          );
+          doesNotFit.push(poolOverflowHint(pool, options.board, "lower workspace_size_bytes"));
         }
         return doesNotFit;
       },
     });
-    const rebuilt = mtime(elf) !== before;
-    let memory = parseMemoryReport(report);
-    if (memory.length === 0) memory = await this.sizeReport(projectDir);
-    this.log(
-      rebuilt ? `build: built ${FIRMWARE_OUTPUTS.elf}` : `build: ${FIRMWARE_OUTPUTS.elf} is up to date`,
-    );
-    return { memory, rebuilt, pool };
-  }
-
-  private async sizeReport(projectDir: string): Promise<MemoryUse[]> {
-    const child = spawn("make", ["--no-print-directory", "size"], {
-      cwd: projectDir,
-      stdio: ["ignore", "pipe", "ignore"],
-      timeout: 60_000,
-    });
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (t: string) => (out += t));
-    await new Promise<void>((resolve) => {
-      child.once("close", () => resolve());
-      child.once("error", () => resolve());
-    });
-    const lines = out.split("\n").filter((l) => l.length > 0);
-    for (const line of lines) this.log(`build: ${line}`);
-    return parseMemoryReport(lines);
+    return { ...result, pool };
   }
 
   stop(now = false): void {
-    this.make.stop(now);
+    this.builder.stop(now);
   }
 }
