@@ -6,7 +6,8 @@ import { cpSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
-import { copyServer, processesMentioning, runCli, scratchDir } from "./helpers.js";
+import { processesMentioning, runCli } from "../helpers/processes.js";
+import { copyServer, scratchDir } from "../helpers/servers.js";
 
 const loopback = join(repoRoot, "examples", "loopback-server");
 const python = join(repoRoot, "test", "fixtures", "servers", "python-loopback");
@@ -23,7 +24,7 @@ async function conformance(t: TestContext, source: string, extra: string[] = [])
     rmSync(join(server, ".."), { recursive: true, force: true });
     rmSync(tmp, { recursive: true, force: true });
   });
-  const result = await runCli(["conformance", server, ...extra], { TMPDIR: tmp });
+  const result = await runCli(["conformance", server, ...extra], { env: { TMPDIR: tmp } });
   const lines = result.stdout.trimEnd().split("\n");
   const leftovers = readdirSync(tmp).filter((name) => name.startsWith("microtvm-"));
   assert.deepEqual(leftovers, [], "conformance removed its temporary directories");
@@ -35,10 +36,10 @@ async function conformance(t: TestContext, source: string, extra: string[] = [])
   return { ...result, lines };
 }
 
-function assertAllPassed(r: { status: number | null; lines: string[]; stderr: string }) {
+function assertAllPassed(r: { code: number | null; lines: string[]; stderr: string }) {
   const failures = r.lines.filter((l) => l.startsWith("FAIL"));
   assert.deepEqual(failures, [], r.stderr);
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
   assert.match(r.lines.at(-1)!, /^\d+ passed, 0 failed$/);
   for (const line of r.lines.slice(0, -1)) assert.match(line, /^(PASS|SKIP) /);
   // The lifecycle and the raw cases both ran.
@@ -65,7 +66,7 @@ test("a Python server written without TVM passes conformance", async (t) => {
 
 test("a server that never validates anything fails conformance with exit 1", async (t) => {
   const r = await conformance(t, sloppy);
-  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.code, 1, r.stderr);
   assert.match(r.lines.at(-1)!, /^\d+ passed, [1-9]\d* failed$/);
   assert.ok(r.lines.some((l) => l.startsWith("FAIL -32600 for a request that is not an object: ")));
   assert.ok(r.lines.some((l) => l.startsWith("FAIL -32601 for an unknown method")));
@@ -75,14 +76,14 @@ test("bad input: a directory without a server is exit 3; a bad option value is e
   const empty = scratchDir("conf-empty");
   t.after(() => rmSync(empty, { recursive: true, force: true }));
   const none = await runCli(["conformance", empty]);
-  assert.equal(none.status, 3, none.stderr);
+  assert.equal(none.code, 3, none.stderr);
   assert.match(none.stderr, /: not a template \(no Project API server in it\)/);
   assert.equal(none.stdout, "");
 
   const bad = await conformance(t, loopback, ["-o", "max_read_bytes=12abc"]);
-  assert.equal(bad.status, 2, bad.stderr);
+  assert.equal(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /invalid value "12abc" for option max_read_bytes \(int\)/);
   const unknown = await conformance(t, loopback, ["-o", "nope=1"]);
-  assert.equal(unknown.status, 2);
+  assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown option "nope"; the server declares: verbose, max_read_bytes/);
 });

@@ -9,16 +9,14 @@
 // accumulation and bias, dequantization and a softmax.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot } from "../helpers/paths.js";
+import { runCli } from "../helpers/processes.js";
 import { requireCommand } from "../helpers/tools.js";
 import { buildTar, sanitizeName, serializeParams, openMlf } from "../../src/mlf/index.js";
 import type { TarInput } from "../../src/mlf/tar.js";
 
-const CLI = join(repoRoot, "bin", "microtvm.js");
 const CLI_TIMEOUT_MS = 90_000;
 
 // ---- the model ------------------------------------------------------------------------------
@@ -764,28 +762,7 @@ interface CliResult {
 
 /** Runs the built CLI as a user does; `cacheDir` keeps its project cache inside the test's directory. */
 function cli(args: string[], cacheDir: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, MICROTVM_CACHE_DIR: cacheDir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (t: string) => (stdout += t));
-    child.stderr.setEncoding("utf8").on("data", (t: string) => (stderr += t));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(
-        new Error(`microtvm ${args.join(" ")} did not finish in ${CLI_TIMEOUT_MS} ms; stderr:\n${stderr}`),
-      );
-    }, CLI_TIMEOUT_MS);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli(args, { built: true, timeoutMs: CLI_TIMEOUT_MS, env: { MICROTVM_CACHE_DIR: cacheDir } });
 }
 
 interface RunDoc {

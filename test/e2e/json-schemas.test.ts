@@ -3,15 +3,14 @@
 // code's name) whenever a command fails.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import { repoRoot } from "../helpers/paths.js";
+import { runCliSync } from "../helpers/processes.js";
 import { haveCommand } from "../helpers/tools.js";
 
-const bin = join(repoRoot, "bin", "microtvm.js");
 const sine = join(repoRoot, "examples", "sine-model", "sine.tar");
 const schemaDir = join(repoRoot, "docs", "schemas");
 
@@ -49,11 +48,11 @@ after(() => {
 });
 
 function cli(args: string[]) {
-  return spawnSync(process.execPath, [bin, ...args], {
-    encoding: "utf8",
-    timeout: 180_000,
+  return runCliSync(args, {
+    built: true,
+    timeoutMs: 180_000,
     cwd: work,
-    env: { ...process.env, MICROTVM_CACHE_DIR: join(work, "cache") },
+    env: { MICROTVM_CACHE_DIR: join(work, "cache") },
   });
 }
 
@@ -81,7 +80,7 @@ function validDocument(stdout: string, expectedSchema: string): Record<string, u
 
 function succeeds(args: string[], schema: string, code = 0): Record<string, unknown> {
   const r = cli([...args, "--json"]);
-  assert.equal(r.status, code, `microtvm ${args.join(" ")}: ${r.stderr}`);
+  assert.equal(r.code, code, `microtvm ${args.join(" ")}: ${r.stderr}`);
   seen.add(schema);
   return validDocument(r.stdout, schema);
 }
@@ -89,7 +88,7 @@ function succeeds(args: string[], schema: string, code = 0): Record<string, unkn
 /** Runs a failing command: stdout holds the error document, stderr the same message on one line. */
 function fails(args: string[], code: number, kind: string, message: RegExp): void {
   const r = cli([...args, "--json"]);
-  assert.equal(r.status, code, `microtvm ${args.join(" ")}: ${r.stderr}`);
+  assert.equal(r.code, code, `microtvm ${args.join(" ")}: ${r.stderr}`);
   const doc = validDocument(r.stdout, "microtvm.error/1");
   const error = doc.error as { exit_code: number; kind: string; message: string; command?: string };
   assert.equal(error.exit_code, code);
@@ -110,10 +109,10 @@ describe("--json documents match docs/schemas", () => {
     fails(["templates", "--bogus"], 2, "usage", /unknown option '--bogus'/);
 
     const doctorRun = cli(["doctor", "--json"]);
-    assert.ok(doctorRun.status === 0 || doctorRun.status === 1, doctorRun.stderr);
+    assert.ok(doctorRun.code === 0 || doctorRun.code === 1, doctorRun.stderr);
     seen.add("microtvm.doctor/2");
     const doctor = validDocument(doctorRun.stdout, "microtvm.doctor/2");
-    assert.equal(doctor.ok, doctorRun.status === 0);
+    assert.equal(doctor.ok, doctorRun.code === 0);
     fails(["doctor", "--template", "nope"], 2, "usage", /unknown template "nope"/);
 
     const devices = succeeds(["devices"], "microtvm.devices/1");

@@ -8,7 +8,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot, sharedFixture } from "../helpers/paths.js";
+import { sharedFixture } from "../helpers/paths.js";
+import { runCliSync, type CliRun } from "../helpers/processes.js";
 import { requireCommand } from "../helpers/tools.js";
 import { GeneratedProject } from "../../src/client/index.js";
 import { createExecutor, loadProjectModel, openDevice } from "../../src/device/index.js";
@@ -27,7 +28,6 @@ import {
   encodeSessionMessage,
 } from "../../src/session/index.js";
 
-const CLI = join(repoRoot, "test", "conformance", "run-cli.ts");
 /** How long a firmware may take to exit after its stdin closes. */
 const EXIT_WITHIN_MS = 1000;
 
@@ -42,13 +42,8 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function cli(args: string[]): { code: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", "tsx", CLI, ...args], {
-    cwd: repoRoot,
-    encoding: "utf8",
-    timeout: 180_000,
-  });
-  return { code: r.status, stderr: r.stderr };
+function cli(args: string[]): CliRun {
+  return runCliSync(args, { timeoutMs: 180_000 });
 }
 
 /** The yes/no graph model (MLF v4, system library) as a built host project, made once per file. */

@@ -4,14 +4,13 @@
 // is the same failure seen from the command line, through the real firmware and session.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoRoot, sharedFixture } from "../helpers/paths.js";
+import { sharedFixture } from "../helpers/paths.js";
+import { runCliSync, type CliRun } from "../helpers/processes.js";
 import { requireCommand } from "../helpers/tools.js";
 
-const CLI = join(repoRoot, "test", "conformance", "run-cli.ts");
 /**
  * 96 pages of 256 bytes. The yes/no AOT model needs 72 of them at its peak (its MLF workspace is
  * 21312 bytes) and the RPC server, executor and request buffers about 23: one `run` fits, the
@@ -29,13 +28,8 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", "tsx", CLI, ...args], {
-    cwd: repoRoot,
-    encoding: "utf8",
-    timeout: 180_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(args: string[]): CliRun {
+  return runCliSync(args, { timeoutMs: 180_000 });
 }
 
 test("a pool too small for the time evaluator is a device error naming the workspace, not a time", (t) => {

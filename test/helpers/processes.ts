@@ -1,12 +1,14 @@
-// Running the `microtvm` CLI from source as a user would, and checking that nothing it started is
-// left running: shared by the tests that drive real servers, firmware and emulators.
+// Running the `microtvm` CLI as a user would, and checking that nothing it started is left
+// running: every test that spawns the CLI or looks for leftover processes uses this module.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "./paths.js";
 
 const CLI = join(repoRoot, "test", "conformance", "run-cli.ts");
+/** The package's own entry, which runs dist/ as an installed package does. */
+export const CLI_BIN = join(repoRoot, "bin", "microtvm.js");
 
 export interface CliRun {
   code: number | null;
@@ -23,14 +25,43 @@ export interface CliRunOptions {
   onStdout?: (soFar: string, pid: number) => void;
   /** Called with all stderr so far (and the CLI's pid) whenever more arrives. */
   onStderr?: (soFar: string, pid: number) => void;
+  /** Working directory (default: the repository root). */
+  cwd?: string;
+  /** Run bin/microtvm.js (the built dist/) instead of the sources. */
+  built?: boolean;
 }
 
-/** Runs `microtvm ...args` from source in the repository root; never waits past the timeout. */
+/** node's arguments for `microtvm ...args`, from the sources (through tsx) or the built package. */
+function cliArgv(args: readonly string[], built = false): string[] {
+  return built ? [CLI_BIN, ...args] : ["--import", "tsx", CLI, ...args];
+}
+
+/** Runs `microtvm ...args` and waits for it (for tests that need no output while it runs). */
+export function runCliSync(
+  args: string[],
+  options: Omit<CliRunOptions, "onStdout" | "onStderr"> = {},
+): CliRun {
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const r = spawnSync(process.execPath, cliArgv(args, options.built), {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, ...options.env },
+    encoding: "utf8",
+    timeout: timeoutMs,
+    killSignal: "SIGKILL",
+  });
+  if (r.error)
+    throw new Error(
+      `microtvm ${args.join(" ")} did not finish in ${timeoutMs} ms (${r.error.message}); stderr:\n${r.stderr}`,
+    );
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs `microtvm ...args` (from source unless `built`); never waits past the timeout. */
 export function runCli(args: string[], options: CliRunOptions = {}): Promise<CliRun> {
   const timeoutMs = options.timeoutMs ?? 120_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      cwd: repoRoot,
+    const child = spawn(process.execPath, cliArgv(args, options.built), {
+      cwd: options.cwd ?? repoRoot,
       env: { ...process.env, ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
     });

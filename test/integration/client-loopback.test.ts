@@ -14,7 +14,8 @@ import {
 import { IoTimeoutError, TransportClosedError } from "../../src/protocol/index.js";
 import { writeTinyMlf } from "../../src/conformance/index.js";
 import { repoRoot } from "../helpers/paths.js";
-import { copyServer, processesMentioning, runCli } from "../conformance/helpers.js";
+import { processesMentioning, runCli } from "../helpers/processes.js";
+import { copyServer } from "../helpers/servers.js";
 import { survivors } from "./client-processes.js";
 
 const example = join(repoRoot, "examples", "loopback-server");
@@ -102,13 +103,13 @@ test("template/generated mix-ups are refused with errors that say what to do", a
 test("microtvm info prints a table, or one JSON document with --json", async (t) => {
   const { dir, work } = loopbackCopy(t);
   const table = await runCli(["info", dir]);
-  assert.equal(table.status, 0, table.stderr);
+  assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /^platform: +loopback$/m);
   assert.match(table.stdout, /^kind: +template project$/m);
   assert.match(table.stdout, /^max_read_bytes +int +4096 +- +open_transport /m);
 
   const json = await runCli(["info", "--json", dir]);
-  assert.equal(json.status, 0, json.stderr);
+  assert.equal(json.code, 0, json.stderr);
   const doc = JSON.parse(json.stdout) as Record<string, unknown>;
   assert.deepEqual(Object.keys(doc), [
     "schema",
@@ -122,7 +123,7 @@ test("microtvm info prints a table, or one JSON document with --json", async (t)
   assert.equal(doc.protocol_version, 1);
 
   const missing = await runCli(["info", join(work, "nothing-here")]);
-  assert.equal(missing.status, 3);
+  assert.equal(missing.code, 3);
   assert.match(missing.stderr, /nothing-here does not exist; give a template or project directory/);
   assert.deepEqual(processesMentioning(work), []);
 });

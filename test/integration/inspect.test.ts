@@ -9,15 +9,10 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { buildTar } from "../../src/mlf/index.js";
 import { repoRoot, sharedFixture } from "../helpers/paths.js";
-
-const runner = join(repoRoot, "test", "conformance", "run-cli.ts");
+import { runCliSync } from "../helpers/processes.js";
 
 function cli(...args: string[]) {
-  return spawnSync(process.execPath, ["--import", "tsx", runner, ...args], {
-    cwd: repoRoot,
-    encoding: "utf8",
-    timeout: 60_000,
-  });
+  return runCliSync(args, { timeoutMs: 60_000 });
 }
 
 interface Tensor {
@@ -54,7 +49,7 @@ interface Doc {
 
 function inspectJson(path: string): Doc {
   const r = cli("inspect", path, "--json");
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as Doc;
   assert.equal(doc.schema, "microtvm.inspect/1");
   assert.ok(r.stdout.trimStart().startsWith('{\n  "schema"'), "schema comes first");
@@ -138,7 +133,7 @@ test("inspect prints a readable summary", (t) => {
   const path = sharedFixture(t, "sine-aot-v5-crt", "sine.tar");
   if (!path) return;
   const r = cli("inspect", path);
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Model Library Format version 5/);
   assert.match(r.stdout, /executor\s+aot, entry c-interface \(tvmgen_default_run\)/);
   assert.match(r.stdout, /input\s+dense_4_input: float32 \[1, 1\], 4 bytes \(derived\)/);
@@ -203,7 +198,7 @@ test("invalid and unsafe archives exit 3 with the reason", () => {
       [join(dir, "missing.tar"), /does not exist/],
     ] as const) {
       const r = cli("inspect", path, "--json");
-      assert.equal(r.status, 3, `${path}: ${r.stderr}`);
+      assert.equal(r.code, 3, `${path}: ${r.stderr}`);
       assert.match(r.stderr, reason);
       // With --json, stdout holds the error document, with the same one-line message.
       const doc = JSON.parse(r.stdout) as { schema: string; error: { kind: string; message: string } };

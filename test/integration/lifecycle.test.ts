@@ -2,7 +2,6 @@
 // real processes, the host template, exit codes, --json documents and saved options.
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -16,48 +15,18 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../helpers/paths.js";
+import { runCli, type CliRun } from "../helpers/processes.js";
 import { requireCommand } from "../helpers/tools.js";
 
 const exampleSine = join(repoRoot, "examples", "sine-model", "sine.tar");
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
+/** Runs `microtvm <args>` from the sources, with a time limit. */
+function cli(args: string[], timeoutMs = 120_000): Promise<CliRun> {
+  return runCli(args, { timeoutMs, env: { CI: "true" } });
 }
 
-/** Runs `microtvm <args>` from the sources (through tsx), with a time limit. */
-function cli(args: string[], timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "-e",
-        'import("./src/cli/main.ts").then((m) => m.main(process.argv.slice(1)))',
-        ...args,
-      ],
-      { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true" } },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (t: string) => (stdout += t));
-    child.stderr.setEncoding("utf8").on("data", (t: string) => (stderr += t));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`microtvm ${args.join(" ")} did not finish within ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.once("error", reject);
-    child.once("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
-function json(run: Run): Record<string, unknown> {
-  assert.equal(run.status, 0, `exit ${run.status}\n${run.stderr}`);
+function json(run: CliRun): Record<string, unknown> {
+  assert.equal(run.code, 0, `exit ${run.code}\n${run.stderr}`);
   return JSON.parse(run.stdout) as Record<string, unknown>;
 }
 
@@ -102,11 +71,11 @@ describe("microtvm templates / doctor", () => {
 
   test("templates (text) and create-project --help show the host options", async () => {
     const text = await cli(["templates"]);
-    assert.equal(text.status, 0, text.stderr);
+    assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^host {2}\(/m);
     assert.match(text.stdout, /workspace_size_bytes=INT/);
     const help = await cli(["create-project", "--help"]);
-    assert.equal(help.status, 0, help.stderr);
+    assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /Project options of the built-in templates/);
     assert.match(help.stdout, /cc=STR/);
     assert.match(help.stdout, /--project-option <key=value>/);
@@ -149,23 +118,8 @@ describe("microtvm templates / doctor", () => {
     // A PATH without cc or make: the host template is not ready.
     const empty = join(scratch, "empty-bin");
     mkdirSync(empty, { recursive: true });
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "-e",
-        'import("./src/cli/main.ts").then((m) => m.main(process.argv.slice(1)))',
-        "doctor",
-        "--template",
-        "host",
-      ],
-      { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: empty } },
-    );
-    let stdout = "";
-    child.stdout.setEncoding("utf8").on("data", (t: string) => (stdout += t));
-    const status = await new Promise<number | null>((resolve) => child.once("close", resolve));
-    assert.equal(status, 1);
+    const { code, stdout } = await runCli(["doctor", "--template", "host"], { env: { PATH: empty } });
+    assert.equal(code, 1);
     assert.match(stdout, /MISSING\s+cc\s+not found on PATH; install: apt-get install gcc libc6-dev/);
     assert.match(
       stdout,
@@ -222,12 +176,12 @@ describe("microtvm create-project / build / flash", () => {
     assert.equal(JSON.parse(readFileSync(join(dir, "microtvm-project.json"), "utf8")).options.cflags, "-O2");
 
     const cleaned = await cli(["build", dir, "--force"]);
-    assert.equal(cleaned.status, 0, cleaned.stderr);
+    assert.equal(cleaned.code, 0, cleaned.stderr);
     assert.match(cleaned.stdout, /^built /m);
     assert.match(cleaned.stderr, /building .*: done in/, "progress lines on stderr");
 
     const flashed = await cli(["flash", dir]);
-    assert.equal(flashed.status, 0, flashed.stderr);
+    assert.equal(flashed.code, 0, flashed.stderr);
     assert.match(flashed.stderr, /nothing to do on the host/);
     assert.equal(json(await cli(["flash", dir, "--json"])).schema, "microtvm.flash/2");
 
@@ -243,34 +197,34 @@ describe("microtvm create-project / build / flash", () => {
     writeFileSync(join(keep, "notes.txt"), "precious");
 
     const exists = await cli(["create-project", keep, exampleSine]);
-    assert.equal(exists.status, 3);
+    assert.equal(exists.code, 3);
     assert.match(exists.stderr, /already exists; choose a new directory, or pass --force/);
 
     const forced = await cli(["create-project", keep, exampleSine, "--force"]);
-    assert.equal(forced.status, 3);
+    assert.equal(forced.code, 3);
     assert.match(forced.stderr, /refusing to replace .*does not look like a generated project/);
     assert.deepEqual(readdirSync(keep), ["notes.txt"]);
 
     const fresh = join(scratch, "never-created");
     const noModel = await cli(["create-project", fresh, join(scratch, "missing.tar")]);
-    assert.equal(noModel.status, 3);
+    assert.equal(noModel.code, 3);
     assert.match(noModel.stderr, /model archive .*missing\.tar does not exist/);
 
     const badTemplate = await cli(["create-project", fresh, exampleSine, "--template", "no-such-template"]);
-    assert.equal(badTemplate.status, 3);
+    assert.equal(badTemplate.code, 3);
     assert.match(badTemplate.stderr, /unknown template "no-such-template"; built-in templates: .*host/);
 
     const badOption = await cli(["create-project", fresh, exampleSine, "-o", "workspace_size_bytes=big"]);
-    assert.equal(badOption.status, 2);
+    assert.equal(badOption.code, 2);
     assert.match(badOption.stderr, /invalid value "big" for option workspace_size_bytes \(int\)/);
 
     const unknownOption = await cli(["create-project", fresh, exampleSine, "-o", "colour=blue"]);
-    assert.equal(unknownOption.status, 2);
+    assert.equal(unknownOption.code, 2);
     assert.match(unknownOption.stderr, /unknown option "colour"/);
     assert.equal(existsSync(fresh), false, "nothing was created by the failed commands");
 
     const noProject = await cli(["build", join(scratch, "nowhere")]);
-    assert.equal(noProject.status, 3);
+    assert.equal(noProject.code, 3);
     assert.match(noProject.stderr, /does not exist; create it with microtvm create-project/);
   });
 
@@ -280,12 +234,12 @@ describe("microtvm create-project / build / flash", () => {
     json(await cli(["create-project", dir, exampleSine, "--json"]));
     appendFileSync(join(dir, "firmware", "models.c"), "\nthis is not C;\n");
     const run = await cli(["build", dir]);
-    assert.equal(run.status, 1);
+    assert.equal(run.code, 1);
     assert.match(run.stderr, /build failed on the Project API server: build failed: `make /);
     assert.match(run.stderr, /models\.c:\d+/);
 
     const template = await cli(["build", join(repoRoot, "templates", "host")]);
-    assert.equal(template.status, 3, "a template is not a generated project");
+    assert.equal(template.code, 3, "a template is not a generated project");
     assert.match(template.stderr, /is a template project, not a generated one/);
   });
 });

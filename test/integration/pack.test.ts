@@ -1,20 +1,13 @@
 // `microtvm pack`: writes a version 7 archive that `inspect` and the reader read back.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openMlf, serializeParams } from "../../src/mlf/index.js";
-import { repoRoot } from "../helpers/paths.js";
+import { runCliSync } from "../helpers/processes.js";
 
-const runner = join(repoRoot, "test", "conformance", "run-cli.ts");
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ["--import", "tsx", runner, ...args], {
-    cwd: repoRoot,
-    encoding: "utf8",
-    timeout: 60_000,
-  });
+const cli = (...args: string[]) => runCliSync(args, { timeoutMs: 60_000 });
 
 test("pack writes an archive that reads back with the described tensors and parameters", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "pack-"));
@@ -60,7 +53,7 @@ test("pack writes an archive that reads back with the described tensors and para
     "--target",
     "c -keys=cpu -mcpu=cortex-m7",
   );
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /wrote .*model\.tar .*version 7/);
 
   const m = (await openMlf(out)).modules[0]!;
@@ -82,7 +75,7 @@ test("pack writes an archive that reads back with the described tensors and para
   assert.deepEqual(m.warnings, []);
 
   const inspect = cli("inspect", out, "--json");
-  assert.equal(inspect.status, 0, inspect.stderr);
+  assert.equal(inspect.code, 0, inspect.stderr);
   assert.equal(JSON.parse(inspect.stdout).models[0].inputs[0].c_name, "input_0");
 });
 
@@ -104,14 +97,14 @@ test("pack refuses bad input with exit 3 and writes nothing", (t) => {
   );
   const out = join(dir, "out.tar");
   const clash = cli("pack", "--output", out, "--tensors", tensors, "--source", src);
-  assert.equal(clash.status, 3, clash.stderr);
+  assert.equal(clash.code, 3, clash.stderr);
   assert.match(clash.stderr, /same C identifier a_0/);
   writeFileSync(tensors, "{ not json");
   const badJson = cli("pack", "--output", out, "--tensors", tensors, "--source", src);
-  assert.equal(badJson.status, 3);
+  assert.equal(badJson.code, 3);
   assert.match(badJson.stderr, /not valid JSON/);
   const missing = cli("pack", "--output", out, "--tensors", join(dir, "nope.json"), "--source", src);
-  assert.equal(missing.status, 3);
+  assert.equal(missing.code, 3);
   assert.match(missing.stderr, /cannot read tensor description/);
   assert.equal(existsSync(out), false);
 });
