@@ -2,10 +2,11 @@
 // the options used so far (so later calls need not repeat them) and how its device measures time.
 // Our templates write it at generate_project and update it at build; for other templates the CLI
 // creates it. Keys this module does not know are kept as they are.
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProjectOption } from "../protocol/index.js";
 import { DeviceError } from "./errors.js";
+import { writeJsonFileAtomically } from "./json-file.js";
 
 export const PROJECT_FILE_NAME = "microtvm-project.json";
 export const PROJECT_FILE_SCHEMA = "microtvm-project/1";
@@ -60,10 +61,7 @@ export function readProjectFile(dir: string): ProjectFile | undefined {
 
 /** Writes the project file atomically (a reader never sees half a file). */
 export function writeProjectFile(dir: string, file: ProjectFile): void {
-  const path = join(dir, PROJECT_FILE_NAME);
-  const temporary = `${path}.tmp-${process.pid}`;
-  writeFileSync(temporary, `${JSON.stringify(file, null, 2)}\n`);
-  renameSync(temporary, path);
+  writeJsonFileAtomically(join(dir, PROJECT_FILE_NAME), file);
 }
 
 /** True when `dir` has a project file. */

@@ -10,13 +10,13 @@ import {
   readFileSync,
   readdirSync,
   readlinkSync,
-  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
 import type { ProjectOption } from "../protocol/index.js";
 import { RpcDeviceError, type RemoteRuntime } from "../rpc/index.js";
+import { writeJsonFileAtomically } from "./json-file.js";
 import { PROJECT_FILE_NAME, readProjectFile } from "./project-file.js";
 
 export const BUILD_STAMP_FILE = "microtvm-build-stamp.json";
@@ -192,10 +192,7 @@ export function readBuildStamp(projectDir: string): BuildStamp | undefined {
 
 /** Records `stamp` in `projectDir` (atomically). */
 export function writeBuildStamp(projectDir: string, stamp: BuildStamp): void {
-  const path = join(projectDir, BUILD_STAMP_FILE);
-  const temporary = `${path}.tmp-${process.pid}`;
-  writeFileSync(temporary, `${JSON.stringify(stamp, null, 2)}\n`);
-  renameSync(temporary, path);
+  writeJsonFileAtomically(join(projectDir, BUILD_STAMP_FILE), stamp);
 }
 
 /** Forgets the recorded stamp (a build is starting, so the firmware may no longer match it). */
