@@ -3,7 +3,7 @@
 // with the firmware, then close — with no process left behind.
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { GeneratedProject, generateProjectFromMlf } from "../../src/client/index.js";
@@ -11,6 +11,7 @@ import { IoTimeoutError, ServerError, TransportClosedError } from "../../src/pro
 import { AotExecutor, RemoteRuntime, RpcClient, packetChannelOverMessages } from "../../src/rpc/index.js";
 import { Session, encodeFrame } from "../../src/session/index.js";
 import { repoRoot, sharedFixture } from "../helpers/paths.js";
+import { processesRunning, survivors } from "../helpers/processes.js";
 import { requireCommand } from "../helpers/tools.js";
 
 const hostTemplate = join(repoRoot, "templates", "host");
@@ -33,48 +34,6 @@ function ready(t: TestContext): boolean {
     "templates/host/microtvm_api_server.js is missing: run `npm run build` first",
   );
   return true;
-}
-
-/** Running processes whose executable is `binary` (Linux /proc). */
-function processesRunning(binary: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/exe`) !== binary) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z") continue; // a zombie is dead
-      pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-/** Waits (bounded) until no pid in `pids` runs; returns the ones still running. */
-async function survivors(pids: number[], withinMs = 5000): Promise<number[]> {
-  const deadline = Date.now() + withinMs;
-  let left = pids.filter(alive);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 25));
-    left = left.filter(alive);
-  }
-  return left;
 }
 
 async function handshake(

@@ -2,7 +2,7 @@
 // running: every test that spawns the CLI or looks for leftover processes uses this module.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "./paths.js";
 
@@ -87,6 +87,47 @@ export function runCli(args: string[], options: CliRunOptions = {}): Promise<Cli
   });
 }
 
+/** Whether a /proc/<pid>/stat line says zombie (state Z): exited, waiting for a parent to reap it. */
+function isZombieStat(stat: string): boolean {
+  return stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z";
+}
+
+/** True while `pid` is a running (not zombie) process. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !isZombieStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/** Waits (bounded) until none of `pids` is alive; returns those still alive. */
+export async function survivors(pids: readonly number[], withinMs = 5000): Promise<number[]> {
+  const deadline = Date.now() + withinMs;
+  let alive = pids.filter(isAlive);
+  while (alive.length > 0 && Date.now() < deadline) {
+    await new Promise((res) => setTimeout(res, 20));
+    alive = alive.filter(isAlive);
+  }
+  return alive;
+}
+
+/** Running (not zombie) processes whose executable is `binary`. */
+export function processesRunning(binary: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/exe`) !== binary) continue;
+      if (!isZombieStat(readFileSync(`/proc/${entry}/stat`, "utf8"))) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
 /** Live processes (`pid: command line`) whose command line mentions `text`; zombies are not counted. */
 export function processesMentioning(text: string): string[] {
   const found: string[] = [];
@@ -94,9 +135,8 @@ export function processesMentioning(text: string): string[] {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const zombie = stat.slice(stat.lastIndexOf(")") + 2)[0] === "Z";
-      if (!zombie && cmdline.includes(text)) found.push(`${pid}: ${cmdline}`);
+      if (cmdline.includes(text) && !isZombieStat(readFileSync(`/proc/${pid}/stat`, "utf8")))
+        found.push(`${pid}: ${cmdline}`);
     } catch {
       // the process ended while we looked
     }

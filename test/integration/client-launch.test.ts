@@ -13,7 +13,7 @@ import {
   findServer,
   type LaunchOptions,
 } from "../../src/client/index.js";
-import { survivors } from "./client-processes.js";
+import { survivors } from "../helpers/processes.js";
 
 // A "server" that records how it was started, then exits 0.
 const RECORD_SH = `#!/bin/sh\n{ pwd; for a in "$0" "$@"; do echo "$a"; done; } > argv.txt\n`;

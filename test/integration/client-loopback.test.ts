@@ -14,9 +14,8 @@ import {
 import { IoTimeoutError, TransportClosedError } from "../../src/protocol/index.js";
 import { writeTinyMlf } from "../../src/conformance/index.js";
 import { repoRoot } from "../helpers/paths.js";
-import { processesMentioning, runCli } from "../helpers/processes.js";
+import { processesMentioning, runCli, survivors } from "../helpers/processes.js";
 import { copyServer } from "../helpers/servers.js";
-import { survivors } from "./client-processes.js";
 
 const example = join(repoRoot, "examples", "loopback-server");
 

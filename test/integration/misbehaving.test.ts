@@ -14,7 +14,7 @@ import {
   type ClientOptions,
 } from "../../src/client/index.js";
 import { repoRoot } from "../helpers/paths.js";
-import { survivors } from "./client-processes.js";
+import { survivors } from "../helpers/processes.js";
 
 const servers = join(repoRoot, "test", "fixtures", "servers", "misbehaving");
 

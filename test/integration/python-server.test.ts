@@ -14,9 +14,8 @@ import {
 import { IoTimeoutError, JsonRpcError, TransportClosedError } from "../../src/protocol/index.js";
 import { repoRoot } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
-import { processesMentioning } from "../helpers/processes.js";
+import { processesMentioning, survivors } from "../helpers/processes.js";
 import { copyServer } from "../helpers/servers.js";
-import { survivors } from "./client-processes.js";
 
 const fixture = join(repoRoot, "test", "fixtures", "servers", "python-loopback");
 
