@@ -2,14 +2,14 @@
 // and everything it started (make, the compiler) are gone.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
+import { processesMentioning, runCliSync, spawnCli } from "../helpers/processes.js";
 
-const bin = join(repoRoot, "bin", "microtvm.js");
 const sine = join(repoRoot, "examples", "sine-model", "sine.tar");
 // A compile that waits first, so there is a build to interrupt. The odd number finds it in ps.
 const SLEEP = "sleep 37.25";
@@ -21,13 +21,6 @@ before(() => {
 });
 
 after(() => rmSync(work, { recursive: true, force: true }));
-
-function processesMatching(text: string): string[] {
-  const ps = spawnSync("ps", ["-eo", "pid,stat,args"], { encoding: "utf8" });
-  return ps.stdout
-    .split("\n")
-    .filter((line) => line.includes(text) && !/\sZ/.test(line) && !line.includes("ps -eo"));
-}
 
 async function waitUntil(condition: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -42,31 +35,28 @@ test("SIGINT during build: exit 130, one line, no server or compiler left runnin
   if (!requireCommand(t, "make", "make (Debian: apt-get install make)")) return;
   if (!requireCommand(t, "cc", "a C compiler (Debian: apt-get install gcc libc6-dev)")) return;
   const project = join(work, "proj");
-  const created = spawnSync(
-    process.execPath,
-    [bin, "create-project", project, sine, "-o", `cc=${SLEEP} && cc`],
-    { encoding: "utf8", timeout: 60_000 },
-  );
-  assert.equal(created.status, 0, created.stderr);
-
-  const child = spawn(process.execPath, [bin, "build", project], {
-    stdio: ["ignore", "pipe", "pipe"],
+  const created = runCliSync(["create-project", project, sine, "-o", `cc=${SLEEP} && cc`], {
+    built: true,
+    timeoutMs: 60_000,
   });
+  assert.equal(created.code, 0, created.stderr);
+
+  const child = spawnCli(["build", project], { built: true });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on("close", (code, signal) => resolve({ code, signal })),
   );
-  const compiling = await waitUntil(() => processesMatching(SLEEP).length > 0, 30_000);
+  const compiling = await waitUntil(() => processesMentioning(SLEEP).length > 0, 30_000);
   child.kill("SIGINT");
   const { code, signal } = await closed;
   assert.ok(compiling, `the build started its compile (stderr: ${stderr})`);
   assert.equal(signal, null, `the CLI ends itself rather than dying of the signal (stderr: ${stderr})`);
   assert.equal(code, 130, stderr);
   assert.match(stderr, /^microtvm: interrupted; everything the command started was stopped$/m);
-  const gone = await waitUntil(() => processesMatching(SLEEP).length === 0, 5_000);
-  assert.ok(gone, `still running:\n${processesMatching(SLEEP).join("\n")}`);
-  assert.deepEqual(processesMatching(join(project, "microtvm_api_server.js")), []);
+  const gone = await waitUntil(() => processesMentioning(SLEEP).length === 0, 5_000);
+  assert.ok(gone, `still running:\n${processesMentioning(SLEEP).join("\n")}`);
+  assert.deepEqual(processesMentioning(join(project, "microtvm_api_server.js")), []);
 });
 
 /**
@@ -84,9 +74,9 @@ async function interruptWhileStarting(args: string[], delaySec: number) {
     `#!/bin/sh\ntouch "${started}"\nsleep ${delaySec}\nexec "${process.execPath}" "$@"\n`,
   );
   chmodSync(wrapper, 0o755);
-  const child = spawn(process.execPath, [bin, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, MICROTVM_NODE: wrapper, MICROTVM_CACHE_DIR: join(work, "cache") },
+  const child = spawnCli(args, {
+    built: true,
+    env: { MICROTVM_NODE: wrapper, MICROTVM_CACHE_DIR: join(work, "cache") },
   });
   let stdout = "";
   let stderr = "";
@@ -104,11 +94,8 @@ test("SIGINT while the server is still starting: build and run stop instead of c
   if (!requireCommand(t, "make", "make (Debian: apt-get install make)")) return;
   if (!requireCommand(t, "cc", "a C compiler (Debian: apt-get install gcc libc6-dev)")) return;
   const project = join(work, "starting");
-  const created = spawnSync(process.execPath, [bin, "create-project", project, sine], {
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  assert.equal(created.status, 0, created.stderr);
+  const created = runCliSync(["create-project", project, sine], { built: true, timeoutMs: 60_000 });
+  assert.equal(created.code, 0, created.stderr);
 
   const build = await interruptWhileStarting(["build", project], 3);
   assert.equal(build.code, 130, build.stderr);
@@ -119,17 +106,14 @@ test("SIGINT while the server is still starting: build and run stop instead of c
   assert.equal(run.code, 130, run.stderr);
   assert.doesNotMatch(run.stderr, /building /, "the run did not go ahead");
   assert.equal(run.stdout, "");
-  assert.deepEqual(processesMatching(join(project, "microtvm_api_server.js")), []);
+  assert.deepEqual(processesMentioning(join(project, "microtvm_api_server.js")), []);
 });
 
 test("SIGINT in any command that starts a server: the same exit, line and --json error document", async (t) => {
   if (!requireCommand(t, "make", "make (Debian: apt-get install make)")) return;
   const project = join(work, "any-command");
-  const created = spawnSync(process.execPath, [bin, "create-project", project, sine], {
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  assert.equal(created.status, 0, created.stderr);
+  const created = runCliSync(["create-project", project, sine], { built: true, timeoutMs: 60_000 });
+  assert.equal(created.code, 0, created.stderr);
   for (const args of [
     ["info", project],
     ["flash", project],
@@ -148,20 +132,17 @@ test("SIGINT in any command that starts a server: the same exit, line and --json
     assert.deepEqual([doc.error.kind, doc.error.exit_code], ["interrupted", 130]);
   }
   assert.equal(existsSync(join(work, "never-made")), false, "create-project left nothing behind");
-  assert.deepEqual(processesMatching(project), []);
+  assert.deepEqual(processesMentioning(project), []);
 });
 
 test("SIGINT while the device runs: run, validate and profile end alike, with nothing left running", async (t) => {
   if (!requireCommand(t, "make", "make (Debian: apt-get install make)")) return;
   if (!requireCommand(t, "cc", "a C compiler (Debian: apt-get install gcc libc6-dev)")) return;
   const project = join(work, "mid-session");
-  const created = spawnSync(process.execPath, [bin, "create-project", project, sine], {
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  assert.equal(created.status, 0, created.stderr);
-  const built = spawnSync(process.execPath, [bin, "build", project], { encoding: "utf8", timeout: 120_000 });
-  assert.equal(built.status, 0, built.stderr);
+  const created = runCliSync(["create-project", project, sine], { built: true, timeoutMs: 60_000 });
+  assert.equal(created.code, 0, created.stderr);
+  const built = runCliSync(["build", project], { built: true, timeoutMs: 120_000 });
+  assert.equal(built.code, 0, built.stderr);
   // Each is interrupted once its session is up (the firmware answered the build stamp check).
   for (const args of [
     ["run", project, "--repeat", "1000", "--number", "100"],
@@ -181,17 +162,14 @@ test("SIGINT while the device runs: run, validate and profile end alike, with no
       [doc.schema, doc.error.kind, doc.error.exit_code],
       ["microtvm.error/1", "interrupted", 130],
     );
-    const gone = await waitUntil(() => processesMatching(project).length === 0, 5_000);
-    assert.ok(gone, `${args[0]} left running:\n${processesMatching(project).join("\n")}`);
+    const gone = await waitUntil(() => processesMentioning(project).length === 0, 5_000);
+    assert.ok(gone, `${args[0]} left running:\n${processesMentioning(project).join("\n")}`);
   }
 });
 
 /** Runs `microtvm <args>` and sends SIGINT once stderr matches `when`. */
 async function interruptAfter(args: string[], when: RegExp) {
-  const child = spawn(process.execPath, [bin, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, MICROTVM_CACHE_DIR: join(work, "cache") },
-  });
+  const child = spawnCli(args, { built: true, env: { MICROTVM_CACHE_DIR: join(work, "cache") } });
   let stdout = "";
   let stderr = "";
   let sent = false;

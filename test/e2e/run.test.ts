@@ -3,18 +3,16 @@
 // built once in this file; every check runs the CLI as a child process, as a user would.
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assertNothingLeft, pidMentioning, runCli, type CliRun } from "../helpers/processes.js";
+import { assertNothingLeft, pidMentioning, runCli, spawnCli, type CliRun } from "../helpers/processes.js";
 import { repoRoot, sharedFixture } from "../helpers/paths.js";
 import { requireCommand } from "../helpers/tools.js";
 import { openDevice } from "../../src/device/index.js";
 import { parseNpy, tensorFromValues, tensorValues } from "../../src/rpc/index.js";
 import { predict, trainSine } from "../../examples/sine-model/model.js";
 
-const CLI = join(repoRoot, "test", "conformance", "run-cli.ts");
 const SAMPLES = ["yes", "no", "silence", "unknown"] as const;
 type CliResult = CliRun;
 
@@ -323,23 +321,16 @@ describe("bad paths end with a clear error and leave nothing running", () => {
     const kws = await kwsProject(t);
     if (!kws) return;
     let sent = false;
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        CLI,
-        "run",
-        kws.dir,
-        "--input",
-        `0=${kws.sample}`,
-        "--repeat",
-        "100",
-        "--number",
-        "100",
-      ],
-      { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const child = spawnCli([
+      "run",
+      kws.dir,
+      "--input",
+      `0=${kws.sample}`,
+      "--repeat",
+      "100",
+      "--number",
+      "100",
+    ]);
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (text: string) => {
       stderr += text;

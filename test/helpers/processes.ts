@@ -1,7 +1,8 @@
 // Running the `microtvm` CLI as a user would, and checking that nothing it started is left
 // running: every test that spawns the CLI or looks for leftover processes uses this module.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessByStdio } from "node:child_process";
+import type { Readable } from "node:stream";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "./paths.js";
@@ -56,15 +57,26 @@ export function runCliSync(
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * Starts `microtvm ...args` and returns the child, for tests that signal it or watch it while it runs
+ * (stdin ignored, stdout and stderr piped). The test owns it: it must wait for it or kill it.
+ */
+export function spawnCli(
+  args: string[],
+  options: Pick<CliRunOptions, "env" | "cwd" | "built"> = {},
+): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, cliArgv(args, options.built), {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
 /** Runs `microtvm ...args` (from source unless `built`); never waits past the timeout. */
 export function runCli(args: string[], options: CliRunOptions = {}): Promise<CliRun> {
   const timeoutMs = options.timeoutMs ?? 120_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, cliArgv(args, options.built), {
-      cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawnCli(args, options);
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (text: string) => {
