@@ -220,7 +220,12 @@ function moduleNeed(
       count++;
       storageBytes += dataBlock(4 * Math.ceil(s.bytes / 4));
     }
-    add(`graph storage, ${count} tensor(s)${linked ? " (linked parameters excluded)" : ""}`, storageBytes);
+    // Twice: a client may hold two executors over the model at once (TVM's graph executor and its
+    // debug executor, each with its own storage, in one session).
+    add(
+      `graph storage, ${count} tensor(s)${linked ? " (linked parameters excluded)" : ""}, for two executors`,
+      2 * storageBytes,
+    );
     // A kernel call carries a DLTensor per argument (type code, data, device, ndim, dtype,
     // shape, strides, byte offset).
     const graph = mod.graph;

@@ -98,7 +98,7 @@ test("graph (MLF v4): every storage id the host allocates, linked parameters exc
   const g = workspaceNeed(await openMlf(graph), CORTEX_M);
   assert.match(
     g.parts.map((p) => p.what).join("\n"),
-    /graph storage, \d+ tensor\(s\) \(linked parameters excluded\)/,
+    /graph storage, \d+ tensor\(s\) \(linked parameters excluded\), for two executors/,
   );
   assert.equal(part(g, /^main function/), undefined, "a graph has no AOT main");
   const o = workspaceNeed(await openMlf(llvm), CORTEX_M);
@@ -108,7 +108,7 @@ test("graph (MLF v4): every storage id the host allocates, linked parameters exc
   );
   // 448 bytes, assumed split into 4 allocations with a header and page rounding each.
   assert.equal(part(o, /^largest operator workspace/), Math.ceil((448 + 4 * (32 + 255)) / 256) * 256);
-  assert.match(o.parts.map((p) => p.what).join("\n"), /graph storage, \d+ tensor\(s\)$/m);
+  assert.match(o.parts.map((p) => p.what).join("\n"), /graph storage, \d+ tensor\(s\), for two executors$/m);
 });
 
 test("the pool follows the archive: two archives, two sizes; a bigger allocation, a bigger pool", async (t) => {
