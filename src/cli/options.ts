@@ -26,10 +26,13 @@ export function collectRepeated(value: string, previous: string[] | undefined): 
 }
 
 /** Adds `-o, --project-option <key=value>` (repeatable; split at the first `=`). */
-export function addProjectOptionFlag(command: Command): Command {
+export function addProjectOptionFlag(command: Command, saved = false): Command {
   return command.option(
     "-o, --project-option <key=value>",
-    "a project option, converted to its declared type (repeatable; bool: true/false, int: base 10)",
+    "a project option, converted to its declared type (repeatable; bool: true/false, int: base 10)" +
+      (saved
+        ? "; given on a project directory it is saved there, once the command succeeded, for every later command"
+        : ""),
     collectRepeated,
   );
 }

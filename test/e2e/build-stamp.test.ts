@@ -173,6 +173,49 @@ test("firmware identity: a firmware without a stamp runs with a warning", async 
   assert.equal(firmware.build_stamp, null);
 });
 
+test("-o on run DIR is saved once the run succeeded: info shows it, the next run uses it without building", async (t) => {
+  if (!haveToolchain(t)) return;
+  const dir = join(work, "saved");
+  assert.equal((await runCli(["create-project", dir, sine])).code, 0);
+  assert.equal((await runCli(["build", dir])).code, 0);
+  const info = async () => {
+    const r = await runCli(["info", dir, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as {
+      saved_options: Record<string, unknown>;
+      build: { status: string; reason: string };
+    };
+  };
+  assert.equal((await info()).build.status, "current");
+
+  // A run that fails saves nothing.
+  const refused = await runCli(["run", dir, "-o", "workspace_size_bytes=3145728", "--no-build"]);
+  assert.equal(refused.code, 1, refused.stderr);
+  const before = await info();
+  assert.notEqual(before.saved_options.workspace_size_bytes, 3145728);
+  assert.equal(before.build.status, "current");
+
+  assert.equal((await run(dir, "-o", "workspace_size_bytes=3145728")).built, true);
+  const after = await info();
+  assert.equal(after.saved_options.workspace_size_bytes, 3145728, "saved by the run");
+  assert.equal(after.build.status, "current");
+  const next = await run(dir);
+  assert.equal(next.built, false, "the next run uses the saved option: nothing to build");
+
+  // build saves its -o too; an edited source makes the build stale, and info says why.
+  assert.equal((await runCli(["build", dir, "-o", "workspace_size_bytes=4194304"])).code, 0);
+  appendFileSync(join(dir, "firmware", "main.c"), "\n/* edited */\n");
+  const stale = await info();
+  assert.equal(stale.build.status, "stale");
+  assert.match(stale.build.reason, /the project's template files/);
+  const text = await runCli(["info", dir]);
+  assert.match(text.stdout, /build: +built for something else .*the project's template files/);
+  assert.match(text.stdout, /saved options: .*workspace_size_bytes=4194304/);
+
+  const help = await runCli(["run", "--help"]);
+  assert.match(help.stdout, /saved in the\s+project once the run succeeded/);
+});
+
 test("a template that is not ours: the CLI writes the stamp once its build succeeded", async () => {
   const template = join(repoRoot, "examples", "loopback-server");
   if (!existsSync(join(template, "microtvm_api_server.js"))) {

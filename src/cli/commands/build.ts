@@ -28,7 +28,7 @@ export function buildCommand(program: Command): void {
     .description("build a generated project (options given once are saved in the project for later builds)")
     .argument("<project-dir>", "the generated project")
     .option("-f, --force", "delete the project's build/ directory first (a clean build)");
-  addProjectOptionFlag(command);
+  addProjectOptionFlag(command, true);
   addServerFlags(command)
     .option("--json", "print one JSON document (schema microtvm.build/2)")
     .option("--report <file.html>", "also write the memory breakdown as a self-contained HTML page")

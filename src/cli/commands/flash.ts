@@ -20,7 +20,7 @@ export function flashCommand(program: Command): void {
     .command("flash")
     .description("flash a built project onto its device (the host template has nothing to flash)")
     .argument("<project-dir>", "the generated project");
-  addProjectOptionFlag(command);
+  addProjectOptionFlag(command, true);
   addServerFlags(command)
     .option("--json", "print one JSON document (schema microtvm.flash/2)")
     .addHelpText("after", () => builtInOptionsHelp(["flash"]))

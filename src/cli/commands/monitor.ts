@@ -11,7 +11,7 @@ import { CliError, ExitCode } from "../exit-codes.js";
 import { addProjectOptionFlag, addServerFlags, type ServerFlags } from "../options.js";
 import { printJson } from "../output.js";
 import { ProjectByteTransport, monitorDevice } from "../../device/index.js";
-import { openRunProject } from "../inference/project.js";
+import { openRunProject, saveGivenOptions } from "../inference/project.js";
 import { builtInOptionsHelp } from "../project/describe.js";
 import { projectCallError } from "../project/errors.js";
 import { lockProject } from "../project/lock.js";
@@ -44,7 +44,7 @@ export function monitorCommand(program: Command): void {
     .argument("<project-dir>", "a generated, built project")
     .option("--raw", "also show every byte read (<) and written (>) as hex")
     .option("--duration <sec>", "stop after this many seconds", duration);
-  addProjectOptionFlag(command);
+  addProjectOptionFlag(command, true);
   addServerFlags(command)
     .option("--json", "print lines on stderr and one JSON summary (schema microtvm.monitor/1) on stdout")
     .addHelpText(
@@ -94,13 +94,15 @@ async function monitor(dirArg: string, flags: MonitorFlags): Promise<void> {
       const print = flags.json
         ? (line: string) => progress.log(line)
         : (line: string) => void process.stdout.write(`${line}\n`);
-      return await monitorDevice(new ProjectByteTransport(transport), {
+      const summary = await monitorDevice(new ProjectByteTransport(transport), {
         timeouts,
         raw: flags.raw === true,
         ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
         stopped: () => signal.aborted,
         print,
       });
+      saveGivenOptions(dir, opened.given);
+      return summary;
     } catch (error) {
       if (error instanceof SessionError)
         throw new CliError(`device: ${error.message}`, ExitCode.failed, { cause: error });

@@ -25,7 +25,7 @@ import { formatTable, printJson } from "../output.js";
 import { cancellable } from "../cancel.js";
 import { FILL_MODES, resolveInputs } from "../inference/inputs.js";
 import { buildMode, deviceRunError, ServerLog } from "../inference/samples-session.js";
-import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
+import { openRunProject, resolveTarget, saveGivenOptions, type ProjectTarget } from "../inference/project.js";
 import { firmwareDescription, footprintJson, readProjectFootprint } from "../project/footprint.js";
 import { Progress } from "../project/progress.js";
 import { checkReportPath, writeReport } from "../report/file.js";
@@ -127,7 +127,7 @@ export function profileCommand(program: Command): void {
       "--report <file.html>",
       "also write the profile and the memory breakdown as a self-contained HTML page",
     );
-  addProjectOptionFlag(command);
+  addProjectOptionFlag(command, true);
   addServerFlags(command)
     .option("--json", "print one JSON document (schema microtvm.profile/1)")
     .action(async (targetArg: string, flags: ProfileFlags) => {
@@ -283,6 +283,7 @@ async function profileWithSignal(
     );
     await session.close();
     signal.throwIfAborted();
+    saveGivenOptions(target.dir, opened.given);
     return { target, model, profile, unit: unitOf(profile, deviceTimer(target.dir)) };
   } catch (error) {
     const mark = serverLog.mark();

@@ -35,7 +35,7 @@ import { cancellable } from "../cancel.js";
 import { FILL_MODES } from "../inference/inputs.js";
 import { buildMode, deviceRunError, ServerLog } from "../inference/samples-session.js";
 import { firmwareJson } from "../inference/firmware.js";
-import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
+import { openRunProject, resolveTarget, saveGivenOptions, type ProjectTarget } from "../inference/project.js";
 import {
   formatMicros,
   formatValue,
@@ -138,7 +138,7 @@ export function runCommand(program: Command): void {
       "seconds to wait for each device reply (default: the session timeout the project reports)",
       seconds,
     );
-  addProjectOptionFlag(command);
+  addProjectOptionFlag(command, true);
   addStandaloneCrtFlag(command);
   addServerFlags(command)
     .option("--json", "print one JSON document (schema microtvm.run/2)")
@@ -147,7 +147,8 @@ export function runCommand(program: Command): void {
       () =>
         "\nWith a model archive the project is generated once into a cache directory\n" +
         "($MICROTVM_CACHE_DIR, else $XDG_CACHE_HOME/microtvm, else ~/.cache/microtvm) and reused;\n" +
-        "its -o options choose the cached project. With a project directory they apply to this run.\n" +
+        "its -o options choose the cached project. With a project directory they are saved in the\n" +
+        "project once the run succeeded, and every later command uses them until changed.\n" +
         "The project is built only when its build stamp (microtvm-build-stamp.json) is missing or\n" +
         "differs: another model archive, other build options, or changed template or runtime files.\n" +
         builtInOptionsHelp(["generate_project", "build", "flash", "open_transport"]),
@@ -241,6 +242,7 @@ async function runWithSignal(targetArg: string, flags: RunFlags, signal: AbortSi
         written.push(...(await writeOutputs(sampleDirs[index]!, model, outcome)));
     }
     const timer = deviceTimer(target.dir);
+    saveGivenOptions(target.dir, opened.given);
     return { target, model, samples, outcomes, timing, built, firmware, written, timer };
   } catch (error) {
     // End the session and the server first, so that the server can say how the device ended:

@@ -32,7 +32,7 @@ import {
 import { formatTable, printJson } from "../output.js";
 import { FILL_MODES } from "../inference/inputs.js";
 import { loadProjectModel, type InferenceModel } from "../../device/index.js";
-import { openRunProject, resolveTarget, type ProjectTarget } from "../inference/project.js";
+import { openRunProject, resolveTarget, saveGivenOptions, type ProjectTarget } from "../inference/project.js";
 import { firmwareJson } from "../inference/firmware.js";
 import { cancellable } from "../cancel.js";
 import {
@@ -138,7 +138,7 @@ export function validateCommand(program: Command): void {
       "seconds to wait for each device reply (default: the session timeout the project reports)",
       seconds,
     );
-  addProjectOptionFlag(command);
+  addProjectOptionFlag(command, true);
   addStandaloneCrtFlag(command);
   addServerFlags(command)
     .option("--json", "print one JSON document (schema microtvm.validate/1)")
@@ -241,6 +241,7 @@ async function validateWithSignal(
       throw deviceRunError(error, signal.aborted, log.since(mark), "validate", log);
     }
     const { run, built, firmware } = session;
+    saveGivenOptions(target.dir, opened.given);
     const verdict = judgeOutputs(model.outputs, outputsByName(run.results), reference, limits);
     return { target, model, samples, reference, run, verdict, built, firmware };
   } finally {

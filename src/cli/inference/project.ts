@@ -7,7 +7,7 @@ import { CliError, ExitCode } from "../exit-codes.js";
 import { parseProjectOptions, standaloneCrtDirFrom, type ServerFlags } from "../options.js";
 import { serverLaunchOptions } from "../project/generated.js";
 import type { Progress } from "../project/progress.js";
-import { cachedProject, savedOptions } from "../../device/index.js";
+import { cachedProject, savedOptions, saveOptions } from "../../device/index.js";
 import { checkModelArchive } from "../project/archive.js";
 import { resolveTemplate } from "../project/templates.js";
 import { lockProject } from "../project/lock.js";
@@ -70,6 +70,8 @@ export interface OpenedRunProject {
   project: GeneratedProject;
   /** Saved options overlaid with the `-o` ones: sent with build, flash and open_transport. */
   options: ProjectOptions;
+  /** The `-o` options, typed: saved into the project once the command succeeded. */
+  given: ProjectOptions;
 }
 
 export interface OpenRunProjectOptions {
@@ -105,9 +107,17 @@ export async function openRunProject(
     const declared = project.info().projectOptions;
     const given = parseProjectOptions(assignments, declared);
     options = { ...savedOptions(dir, declared, given), ...given };
-    return { project, options };
+    return { project, options, given };
   } catch (error) {
     await project.close();
     throw error;
   }
+}
+
+/**
+ * Saves the `-o` options into the project once the command succeeded, as build and flash do: every
+ * later command uses them until changed. Nothing is written when none were given.
+ */
+export function saveGivenOptions(dir: string, given: ProjectOptions): void {
+  if (Object.keys(given).length > 0) saveOptions(dir, given);
 }
