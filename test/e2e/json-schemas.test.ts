@@ -66,6 +66,12 @@ function nonSnakeKeys(value: unknown, path = "$"): string[] {
   ]);
 }
 
+/** `value` has at most `digits` decimals (no 7751.1425000000145). */
+function assertRounded(value: number, digits: number, what: string): void {
+  assert.equal(typeof value, "number", what);
+  assert.equal(Number(value.toFixed(digits)), value, `${what}: ${value}`);
+}
+
 /** Parses stdout as exactly one document, checks it against its schema and returns it. */
 function validDocument(stdout: string, expectedSchema: string): Record<string, unknown> {
   const doc = JSON.parse(stdout) as Record<string, unknown>;
@@ -158,10 +164,22 @@ describe("--json documents match docs/schemas", () => {
     assert.equal((current.saved_options as { cc?: string }).cc, "cc");
     assert.equal(Number((built.duration_s as number).toFixed(3)), built.duration_s, "seconds to 1 ms");
     succeeds(["flash", project], "microtvm.flash/2");
-    succeeds(["run", project, "--repeat", "2", "--number", "1"], "microtvm.run/2");
+    const ran = succeeds(["run", project, "--repeat", "2", "--number", "1"], "microtvm.run/2");
+    const timing = ran.timing as Record<string, unknown> & { first_inference: Record<string, number> };
+    const micros = [
+      timing.device_us_median,
+      timing.round_trip_us_median,
+      ...(timing.device_us as number[]),
+      ...(timing.round_trip_us as number[]),
+      ...Object.values(timing.first_inference),
+    ] as number[];
+    for (const us of micros) assertRounded(us, 1, "µs to 0.1");
     fails(["run", project, "--input", "nope=x.bin"], 2, "usage", /nope/);
     const validated = succeeds(["validate", project, "--reference", "host"], "microtvm.validate/1");
     assert.equal(validated.passed, true);
+    const session = validated.session as { seconds: number; samples_per_second: number };
+    assertRounded(session.seconds, 3, "seconds to 1 ms");
+    assertRounded(session.samples_per_second, 2, "samples per second to 0.01");
     assert.equal((validated.firmware as { status: string }).status, "current");
     // Outputs off the reference: still one validate document, passed false, exit 1.
     writeFileSync(join(work, "wrong.json"), JSON.stringify({ samples: { random: [999] } }));
@@ -169,9 +187,14 @@ describe("--json documents match docs/schemas", () => {
     assert.equal(off.passed, false);
     fails(["validate", project, "--reference", "missing.json"], 3, "bad_input", /missing\.json/);
     fails(["validate", "missing", "--reference", "host"], 3, "bad_input", /does not exist/);
-    succeeds(["profile", project], "microtvm.profile/1");
+    const profiled = succeeds(["profile", project], "microtvm.profile/1");
+    for (const o of profiled.operators as { seconds: number; share: number }[]) {
+      assertRounded(o.seconds, 7, "operator seconds to 0.1 µs");
+      assertRounded(o.share, 4, "shares to 0.01 %");
+    }
     fails(["profile", "missing"], 3, "bad_input", /does not exist/);
-    succeeds(["monitor", project, "--duration", "1"], "microtvm.monitor/1");
+    const monitored = succeeds(["monitor", project, "--duration", "1"], "microtvm.monitor/1");
+    assertRounded(monitored.seconds as number, 3, "seconds to 1 ms");
   });
 
   test("every schema in docs/schemas was met by a successful command", (t) => {

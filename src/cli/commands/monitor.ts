@@ -9,7 +9,7 @@ import { SessionError } from "../../session/index.js";
 import { cancellable, interrupted } from "../cancel.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { addProjectOptionFlag, addServerFlags, type ServerFlags } from "../options.js";
-import { printJson } from "../output.js";
+import { printJson, roundSeconds } from "../output.js";
 import { ProjectByteTransport, monitorDevice } from "../../device/index.js";
 import { openRunProject, saveGivenOptions } from "../inference/project.js";
 import { builtInOptionsHelp } from "../project/describe.js";
@@ -121,7 +121,7 @@ async function monitor(dirArg: string, flags: MonitorFlags): Promise<void> {
       log_lines: summary.logLines,
       bytes_in: summary.bytesIn,
       bytes_out: summary.bytesOut,
-      seconds,
+      seconds: roundSeconds(seconds),
       interrupted: stop,
     });
   } else {

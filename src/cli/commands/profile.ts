@@ -21,7 +21,7 @@ import {
 import { AotExecutor, GraphExecutor, type FillMode } from "../../rpc/index.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { addProjectOptionFlag, addServerFlags, collectRepeated, type ServerFlags } from "../options.js";
-import { formatTable, printJson } from "../output.js";
+import { formatTable, printJson, roundTo } from "../output.js";
 import { cancellable } from "../cancel.js";
 import { FILL_MODES, resolveInputs } from "../inference/inputs.js";
 import { buildMode, deviceRunError, ServerLog } from "../inference/samples-session.js";
@@ -187,6 +187,15 @@ function inUnit(secondsValue: number, unit: Unit): number {
   return unit.name === "s" ? v : Math.round(v * 10) / 10;
 }
 
+/** Operator times in seconds to 0.1 µs (what the finest timer resolves); ticks stay as counted. */
+const SECONDS_STEP = 1e-7;
+/** Shares and ratios to 0.01 %. */
+const FRACTION_STEP = 1e-4;
+
+function jsonTime(value: number, unit: Unit): number {
+  return unit.name === "s" ? roundTo(value, SECONDS_STEP) : value;
+}
+
 function totals(report: ProfileReport): { sum: number; entry?: number; whole?: number; agreement?: number } {
   const { profile, unit } = report;
   const sum = profile.operators.reduce((s, o) => s + o.seconds, 0);
@@ -325,15 +334,22 @@ async function printProfile(
       operators: profile.operators.map((o) => ({
         name: o.name,
         calls: o.calls,
-        time: inUnit(o.seconds, unit),
-        seconds: o.seconds,
-        share: t.sum > 0 ? inUnit(o.seconds, unit) / t.sum : 0,
+        time: jsonTime(inUnit(o.seconds, unit), unit),
+        seconds: roundTo(o.seconds, SECONDS_STEP),
+        share: roundTo(t.sum > 0 ? inUnit(o.seconds, unit) / t.sum : 0, FRACTION_STEP),
         ...(o.nodes ? { nodes: o.nodes } : {}),
       })),
       total: {
-        operators_time: t.sum,
-        ...(t.entry !== undefined ? { entry_function_time: t.entry } : {}),
-        ...(t.whole !== undefined ? { whole_run_time: t.whole, operators_vs_whole_run: t.agreement } : {}),
+        operators_time: jsonTime(t.sum, unit),
+        ...(t.entry !== undefined ? { entry_function_time: jsonTime(t.entry, unit) } : {}),
+        ...(t.whole !== undefined
+          ? {
+              whole_run_time: jsonTime(t.whole, unit),
+              operators_vs_whole_run: Number.isFinite(t.agreement)
+                ? roundTo(t.agreement!, FRACTION_STEP)
+                : t.agreement,
+            }
+          : {}),
       },
       notes: profile.notes,
       footprint: footprint ? footprintJson(footprint) : null,

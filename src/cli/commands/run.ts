@@ -16,7 +16,7 @@ import {
   collectRepeated,
   type ServerFlags,
 } from "../options.js";
-import { formatTable, printJson } from "../output.js";
+import { formatTable, printJson, roundMicros } from "../output.js";
 import {
   Device,
   deviceTimer,
@@ -324,7 +324,8 @@ function timingJson(
   outcome: InferenceOutcome,
   timer: DeviceTimer | undefined,
 ): Record<string, unknown> {
-  const us = (s: number) => s * 1e6;
+  // Microseconds to 0.1: finer than any timer the figures come from.
+  const us = (s: number) => roundMicros(s * 1e6);
   return {
     device_us_median: us(median(timing.deviceSec)),
     ...(timer

@@ -29,7 +29,7 @@ import {
   collectRepeated,
   type ServerFlags,
 } from "../options.js";
-import { formatTable, printJson } from "../output.js";
+import { formatTable, printJson, roundSeconds, roundTo } from "../output.js";
 import { FILL_MODES } from "../inference/inputs.js";
 import { loadProjectModel, type InferenceModel } from "../../device/index.js";
 import { openRunProject, resolveTarget, saveGivenOptions, type ProjectTarget } from "../inference/project.js";
@@ -504,8 +504,8 @@ function printValidateJson(
     reference: { kind: reference.kind, source: reference.description },
     session: {
       samples: run.results.length,
-      seconds: run.seconds,
-      samples_per_second: num(run.results.length / run.seconds),
+      seconds: roundSeconds(run.seconds),
+      samples_per_second: num(roundTo(run.results.length / run.seconds, 0.01)),
     },
     samples: verdict.metrics.samples.map((s, index) => ({
       name: s.name,
