@@ -26,6 +26,9 @@ export interface PoolPlatform {
  */
 export const POOL_MARGIN_PERCENT = 25;
 
+/** Timing repetitions the pool leaves room for, where the board's reply packet carries them. */
+export const TIMING_REPEATS = 1000;
+
 /** Header of a workspace block (backend.c, padded to 16 bytes). */
 const WORKSPACE_HEADER_BYTES = 32;
 /** Alignment of arrays and of the graph's storage (DevAllocData with 64, as TVM asks). */
@@ -261,7 +264,15 @@ export function workspaceNeed(model: MlfModel, platform: PoolPlatform): Workspac
   const fixedBytes = pages.of(64) + pages.of(platform.packetBytes);
   parts.push({ what: "RPC server and reply buffer", bytes: fixedBytes });
   parts.push({ what: `request arena (requests up to ${request} bytes)`, bytes: pages.of(4 * request + 64) });
-  parts.push({ what: "pages left between allocations, results of timing calls", bytes: 4 * pages.page });
+  parts.push({ what: "pages left between allocations (two small arenas)", bytes: 2 * pages.page });
+  // The time evaluator allocates its result (8 bytes a repetition, and the byte array that holds
+  // them) while it runs; the result travels back in one reply, so no more repetitions than a
+  // reply carries can be asked for, and `run --repeat` goes up to TIMING_REPEATS.
+  const repeats = Math.min(TIMING_REPEATS, Math.floor((platform.packetBytes - 64) / 8));
+  parts.push({
+    what: `time evaluator result (up to ${repeats} repetitions)`,
+    bytes: pages.of(2 * platform.pointerBytes) + pages.of(8 * repeats),
+  });
   return { bytes: parts.reduce((s, p) => s + p.bytes, 0), fixedBytes, parts, notes };
 }
 
