@@ -23,7 +23,7 @@ import { CliError, ExitCode } from "../exit-codes.js";
 import { addProjectOptionFlag, addServerFlags, collectRepeated, type ServerFlags } from "../options.js";
 import { formatTable, printJson, roundTo } from "../output.js";
 import { cancellable } from "../cancel.js";
-import { FILL_MODES, resolveInputs } from "../inference/inputs.js";
+import { parseFillMode, parseTimeoutSeconds, resolveInputs } from "../inference/inputs.js";
 import { buildMode, deviceRunError, ServerLog } from "../inference/samples-session.js";
 import { openRunProject, resolveTarget, saveGivenOptions, type ProjectTarget } from "../inference/project.js";
 import { firmwareDescription, footprintJson, readProjectFootprint } from "../project/footprint.js";
@@ -59,27 +59,6 @@ function wholeNumber(name: string, min: number, max: number) {
   };
 }
 
-function seconds(text: string): number {
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isFinite(n) || n <= 0) {
-    throw new CliError(
-      `--timeout must be a number of seconds > 0, got ${JSON.stringify(text)}`,
-      ExitCode.usage,
-    );
-  }
-  return n;
-}
-
-function fillMode(text: string): FillMode {
-  if (!(FILL_MODES as readonly string[]).includes(text)) {
-    throw new CliError(
-      `--fill-mode must be one of ${FILL_MODES.join(", ")}, got ${JSON.stringify(text)}`,
-      ExitCode.usage,
-    );
-  }
-  return text as FillMode;
-}
-
 export function profileCommand(program: Command): void {
   const command = program
     .command("profile")
@@ -96,7 +75,7 @@ export function profileCommand(program: Command): void {
     .option(
       "--fill-mode <mode>",
       "how inputs without --input are filled: zeros, ones or random (seeded)",
-      fillMode,
+      parseFillMode,
       "random",
     )
     .option(
@@ -121,7 +100,7 @@ export function profileCommand(program: Command): void {
     .option(
       "--timeout <sec>",
       "seconds to wait for each device reply (default: the project's session timeout)",
-      seconds,
+      parseTimeoutSeconds,
     )
     .option(
       "--report <file.html>",

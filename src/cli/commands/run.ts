@@ -32,7 +32,7 @@ import {
 } from "../../device/index.js";
 import { cliErrorFrom } from "../options.js";
 import { cancellable } from "../cancel.js";
-import { FILL_MODES } from "../inference/inputs.js";
+import { parseFillMode, parseTimeoutSeconds } from "../inference/inputs.js";
 import { buildMode, deviceRunError, ServerLog } from "../inference/samples-session.js";
 import { firmwareJson } from "../inference/firmware.js";
 import { openRunProject, resolveTarget, saveGivenOptions, type ProjectTarget } from "../inference/project.js";
@@ -77,27 +77,6 @@ function positiveInt(name: string, min: number) {
   };
 }
 
-function seconds(text: string): number {
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isFinite(n) || n <= 0) {
-    throw new CliError(
-      `--timeout must be a number of seconds > 0, got ${JSON.stringify(text)}`,
-      ExitCode.usage,
-    );
-  }
-  return n;
-}
-
-function fillMode(text: string): FillMode {
-  if (!(FILL_MODES as readonly string[]).includes(text)) {
-    throw new CliError(
-      `--fill-mode must be one of ${FILL_MODES.join(", ")}, got ${JSON.stringify(text)}`,
-      ExitCode.usage,
-    );
-  }
-  return text as FillMode;
-}
-
 export function runCommand(program: Command): void {
   const command = program
     .command("run")
@@ -116,7 +95,7 @@ export function runCommand(program: Command): void {
     .option(
       "--fill-mode <mode>",
       "how inputs without --input are filled: zeros, ones or random (seeded)",
-      fillMode,
+      parseFillMode,
       "random",
     )
     .option(
@@ -136,7 +115,7 @@ export function runCommand(program: Command): void {
     .option(
       "--timeout <sec>",
       "seconds to wait for each device reply (default: the session timeout the project reports)",
-      seconds,
+      parseTimeoutSeconds,
     );
   addProjectOptionFlag(command, true);
   addStandaloneCrtFlag(command);

@@ -30,7 +30,7 @@ import {
   type ServerFlags,
 } from "../options.js";
 import { formatTable, printJson, roundSeconds, roundTo } from "../output.js";
-import { FILL_MODES } from "../inference/inputs.js";
+import { parseFillMode, parseTimeoutSeconds } from "../inference/inputs.js";
 import { loadProjectModel, type InferenceModel } from "../../device/index.js";
 import { openRunProject, resolveTarget, saveGivenOptions, type ProjectTarget } from "../inference/project.js";
 import { firmwareJson } from "../inference/firmware.js";
@@ -62,27 +62,6 @@ interface ValidateFlags extends ServerFlags {
   json?: boolean;
   report?: string;
   standaloneCrtDir?: string;
-}
-
-function fillMode(text: string): FillMode {
-  if (!(FILL_MODES as readonly string[]).includes(text)) {
-    throw new CliError(
-      `--fill-mode must be one of ${FILL_MODES.join(", ")}, got ${JSON.stringify(text)}`,
-      ExitCode.usage,
-    );
-  }
-  return text as FillMode;
-}
-
-function seconds(text: string): number {
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isFinite(n) || n <= 0) {
-    throw new CliError(
-      `--timeout must be a number of seconds > 0, got ${JSON.stringify(text)}`,
-      ExitCode.usage,
-    );
-  }
-  return n;
 }
 
 function parseLimits(texts: readonly string[] | undefined): ToleranceLimit[] | undefined {
@@ -123,7 +102,7 @@ export function validateCommand(program: Command): void {
     .option(
       "--fill-mode <mode>",
       "how inputs without --input are filled: zeros, ones or random (seeded)",
-      fillMode,
+      parseFillMode,
       "random",
     )
     .option(
@@ -136,7 +115,7 @@ export function validateCommand(program: Command): void {
     .option(
       "--timeout <sec>",
       "seconds to wait for each device reply (default: the session timeout the project reports)",
-      seconds,
+      parseTimeoutSeconds,
     );
   addProjectOptionFlag(command, true);
   addStandaloneCrtFlag(command);

@@ -7,6 +7,29 @@ import { cliErrorFrom } from "../options.js";
 
 export const FILL_MODES: readonly FillMode[] = ["zeros", "ones", "random"];
 
+/** `--fill-mode`'s parser, shared by run, validate and profile. */
+export function parseFillMode(text: string): FillMode {
+  if (!(FILL_MODES as readonly string[]).includes(text)) {
+    throw new CliError(
+      `--fill-mode must be one of ${FILL_MODES.join(", ")}, got ${JSON.stringify(text)}`,
+      ExitCode.usage,
+    );
+  }
+  return text as FillMode;
+}
+
+/** `--timeout`'s parser, shared by run, validate and profile: seconds > 0. */
+export function parseTimeoutSeconds(text: string): number {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n) || n <= 0) {
+    throw new CliError(
+      `--timeout must be a number of seconds > 0, got ${JSON.stringify(text)}`,
+      ExitCode.usage,
+    );
+  }
+  return n;
+}
+
 /** The one sample `assignments` give (every input, in model order); several are a usage error. */
 export async function resolveInputs(
   assignments: readonly string[],
