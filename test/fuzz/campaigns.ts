@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { buildModel, buildTar, extractMlf, MlfError, openMlf } from "../../src/mlf/index.js";
 import { repoRoot } from "../helpers/paths.js";
-import { processesMentioning, runCli } from "../helpers/processes.js";
+import { processesMentioning, runCli, survivors } from "../helpers/processes.js";
 
 export interface Tally {
   campaign: string;
@@ -283,6 +283,24 @@ export async function fuzzConcurrentRuns(
   }
 }
 
+/** The example sine model's project at `dir` with `template`, created and built once. */
+async function builtProject(
+  dir: string,
+  template: string,
+  options: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  if (existsSync(dir)) return;
+  const model = join(repoRoot, "examples", "sine-model", "sine.tar");
+  const created = await runCli(["create-project", dir, model, "--template", template, ...options], {
+    env,
+    timeoutMs: 300_000,
+  });
+  if (created.code !== 0) throw new Error(created.stderr);
+  const built = await runCli(["build", dir], { env, timeoutMs: 300_000 });
+  if (built.code !== 0) throw new Error(built.stderr);
+}
+
 /** Damaged transports (a relay flips a bit at a seeded place) and firmware killed at seeded times. */
 export async function fuzzRunFaults(
   out: Tally,
@@ -291,14 +309,8 @@ export async function fuzzRunFaults(
   trials: number,
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  const model = join(repoRoot, "examples", "sine-model", "sine.tar");
   const dir = join(work, "faults");
-  if (!existsSync(dir)) {
-    const created = await runCli(["create-project", dir, model, "--template", "host"], { env });
-    if (created.code !== 0) throw new Error(created.stderr);
-    const built = await runCli(["build", dir], { env });
-    if (built.code !== 0) throw new Error(built.stderr);
-  }
+  await builtProject(dir, "host", [], env);
   const args = ["run", dir, "--no-build", "--fill-mode", "ones", "--json", "--timeout", "20"];
   const reference = await runCli(args, { env });
   if (reference.code !== 0) throw new Error(reference.stderr);
@@ -382,16 +394,6 @@ export interface KillTarget {
   options: string[];
 }
 
-/** Waits up to `ms` for every process mentioning `text` to end; returns those still alive. */
-async function survivors(text: string, ms: number): Promise<string[]> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const alive = processesMentioning(text);
-    if (alive.length === 0 || Date.now() >= until) return alive;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /**
  * `run` on a built project with the firmware (or QEMU), the server or the CLI (Ctrl-C) killed at a
  * seeded moment. The run must end (no hang), with exit 1 for a killed device or server and 130 for
@@ -406,17 +408,8 @@ export async function fuzzKills(
   trials: number,
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  const model = join(repoRoot, "examples", "sine-model", "sine.tar");
   const dir = join(work, `kills-${target.template}`);
-  if (!existsSync(dir)) {
-    const created = await runCli(
-      ["create-project", dir, model, "--template", target.template, ...target.options],
-      { env, timeoutMs: 300_000 },
-    );
-    if (created.code !== 0) throw new Error(created.stderr);
-    const built = await runCli(["build", dir], { env, timeoutMs: 300_000 });
-    if (built.code !== 0) throw new Error(built.stderr);
-  }
+  await builtProject(dir, target.template, target.options, env);
   const args = ["run", dir, "--no-build", "--fill-mode", "ones", "--json", "--timeout", "30"];
   // Many timing repetitions keep the session busy long enough for a kill to land inside it.
   args.push("--repeat", "1000");
@@ -501,13 +494,13 @@ export async function fuzzKills(
         out.findings.push(`${label}: exit ${r.code}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`);
       }
     }
-    const left = await survivors(dir, 5000);
+    const left = await survivors(processesMentioning(dir).map((line) => Number(line.split(":")[0])));
     if (left.length > 0) {
       out.orphans++;
-      out.findings.push(`${label}: left running: ${left.join("; ").slice(0, 300)}`);
-      for (const line of left) {
+      out.findings.push(`${label}: left running: ${processesMentioning(dir).join("; ").slice(0, 300)}`);
+      for (const pid of left) {
         try {
-          process.kill(Number(line.split(":")[0]), "SIGKILL");
+          process.kill(pid, "SIGKILL");
         } catch {
           // gone
         }
@@ -528,21 +521,10 @@ export async function fuzzStaleFirmware(
   trials: number,
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  const model = join(repoRoot, "examples", "sine-model", "sine.tar");
   const dir = join(work, "stale");
   const other = join(work, "stale-other");
-  for (const [d, extra] of [
-    [dir, []],
-    [other, ["-o", "workspace_size_bytes=65536"]],
-  ] as const) {
-    const created = await runCli(["create-project", d, model, "--template", "host", ...extra], {
-      env,
-      timeoutMs: 300_000,
-    });
-    if (created.code !== 0) throw new Error(created.stderr);
-    const built = await runCli(["build", d], { env, timeoutMs: 300_000 });
-    if (built.code !== 0) throw new Error(built.stderr);
-  }
+  await builtProject(dir, "host", [], env);
+  await builtProject(other, "host", ["-o", "workspace_size_bytes=65536"], env);
   const projectFile = join(dir, "microtvm-project.json");
   const savedProject = readFileSync(projectFile);
   const firmware = join(dir, "build", "firmware");
