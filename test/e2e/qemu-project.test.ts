@@ -88,7 +88,7 @@ async function withSession<T>(
 ): Promise<T> {
   const project = await GeneratedProject.open(dir, { projectOptions: options });
   try {
-    const device = await openDevice(project, { build: "never", flash: false });
+    const device = await openDevice(project, { options, build: "never", flash: false });
     try {
       return await fn(await device.loadModel());
     } finally {
@@ -485,7 +485,7 @@ describe("build failures", () => {
       } finally {
         await project.close();
       }
-      await withSession(dir, {}, async (session) => {
+      await withSession(dir, { workspace_in_psram: true }, async (session) => {
         const x = [1, 2, 3, 4, -1, -2, -3, -4];
         const { outputs } = await session.run([tensorFromValues(x, "float32", [1, 8])]);
         assert.deepEqual(tensorValues(outputs[0]!).map(Number), dspReference(x));
