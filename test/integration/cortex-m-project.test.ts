@@ -369,33 +369,18 @@ test("flash runs each board's runner with its exact command line (stubs on PATH)
   );
 });
 
-test("a model too big for the board fails at build, naming the region and the overshoot", async (t: TestContext) => {
-  if (
-    !requireCommand(t, "arm-none-eabi-gcc", "Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi") ||
-    !requireCommand(t, "make", "Debian: make")
-  )
-    return;
-  // 300 000 bytes of weights: more than the micro:bit's 256 KiB of flash.
-  const path = join(work, "big.tar");
+/** A one-operator AOT archive (`source` as its C, input int8[4] `a`, output int32[1] `out`) generated for the micro:bit. */
+async function microbitProject(name: string, source: string, workspaceBytes: number): Promise<string> {
+  const path = join(work, `${name}.tar`);
   await writeMlf({
-    sources: [
-      {
-        name: "default_lib0.c",
-        content:
-          '#include <stdint.h>\n#include "tvmgen_default.h"\n' +
-          "static const int8_t weights[300000] = {1, 2, 3};\n" +
-          "int32_t tvmgen_default_run(struct tvmgen_default_inputs* inputs, struct tvmgen_default_outputs* outputs) {\n" +
-          "  const int8_t* a = (const int8_t*)inputs->a;\n  int32_t* out = (int32_t*)outputs->out;\n" +
-          "  out[0] = weights[(uint8_t)a[0] * 1000];\n  return 0;\n}\n",
-      },
-    ],
+    sources: [{ name: "default_lib0.c", content: source }],
     inputs: [{ name: "a", dtype: "int8", shape: [4] }],
     outputs: [{ name: "out", dtype: "int32", shape: [1] }],
-    workspaceBytes: 0,
+    workspaceBytes,
     exportDatetime: "2024-01-01 00:00:00Z",
     output: path,
   });
-  const dir = join(work, "big-microbit");
+  const dir = join(work, `${name}-microbit`);
   const template = new CortexMProjectHandler(TEMPLATE, logger());
   await template.generateProject({
     modelLibraryFormatPath: path,
@@ -403,6 +388,25 @@ test("a model too big for the board fails at build, naming the region and the ov
     projectDir: dir,
     options: { board: "microbit" },
   });
+  return dir;
+}
+
+test("a model too big for the board fails at build, naming the region and the overshoot", async (t: TestContext) => {
+  if (
+    !requireCommand(t, "arm-none-eabi-gcc", "Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi") ||
+    !requireCommand(t, "make", "Debian: make")
+  )
+    return;
+  // 300 000 bytes of weights: more than the micro:bit's 256 KiB of flash.
+  const dir = await microbitProject(
+    "big",
+    '#include <stdint.h>\n#include "tvmgen_default.h"\n' +
+      "static const int8_t weights[300000] = {1, 2, 3};\n" +
+      "int32_t tvmgen_default_run(struct tvmgen_default_inputs* inputs, struct tvmgen_default_outputs* outputs) {\n" +
+      "  const int8_t* a = (const int8_t*)inputs->a;\n  int32_t* out = (int32_t*)outputs->out;\n" +
+      "  out[0] = weights[(uint8_t)a[0] * 1000];\n  return 0;\n}\n",
+    0,
+  );
   const handler = new CortexMProjectHandler(dir, logger());
   t.after(() => handler.shutdown());
   await assert.rejects(
@@ -419,35 +423,17 @@ test("a model whose workspace is too big for the board's RAM fails at build: the
   )
     return;
   // 20 000 bytes of workspace in the main function: more than the micro:bit's 16 KiB of RAM.
-  const path = join(work, "wide.tar");
-  await writeMlf({
-    sources: [
-      {
-        name: "default_lib0.c",
-        content:
-          '#include <stdint.h>\n#include <tvm/runtime/c_backend_api.h>\n#include "tvmgen_default.h"\n' +
-          "int32_t tvmgen_default___tvm_main__(int8_t* a, int32_t* out) {\n" +
-          "  int8_t* sid_1 = (int8_t*)TVMBackendAllocWorkspace(1, 0, (uint64_t)20000, 0, 8);\n" +
-          "  if (sid_1 == NULL) return -1;\n  sid_1[0] = a[0];\n  out[0] = sid_1[0];\n" +
-          "  return TVMBackendFreeWorkspace(1, 0, sid_1);\n}\n" +
-          "int32_t tvmgen_default_run(struct tvmgen_default_inputs* inputs, struct tvmgen_default_outputs* outputs) {\n" +
-          "  return tvmgen_default___tvm_main__((int8_t*)inputs->a, (int32_t*)outputs->out);\n}\n",
-      },
-    ],
-    inputs: [{ name: "a", dtype: "int8", shape: [4] }],
-    outputs: [{ name: "out", dtype: "int32", shape: [1] }],
-    workspaceBytes: 20000,
-    exportDatetime: "2024-01-01 00:00:00Z",
-    output: path,
-  });
-  const dir = join(work, "wide-microbit");
-  const template = new CortexMProjectHandler(TEMPLATE, logger());
-  await template.generateProject({
-    modelLibraryFormatPath: path,
-    standaloneCrtDir: "",
-    projectDir: dir,
-    options: { board: "microbit" },
-  });
+  const dir = await microbitProject(
+    "wide",
+    '#include <stdint.h>\n#include <tvm/runtime/c_backend_api.h>\n#include "tvmgen_default.h"\n' +
+      "int32_t tvmgen_default___tvm_main__(int8_t* a, int32_t* out) {\n" +
+      "  int8_t* sid_1 = (int8_t*)TVMBackendAllocWorkspace(1, 0, (uint64_t)20000, 0, 8);\n" +
+      "  if (sid_1 == NULL) return -1;\n  sid_1[0] = a[0];\n  out[0] = sid_1[0];\n" +
+      "  return TVMBackendFreeWorkspace(1, 0, sid_1);\n}\n" +
+      "int32_t tvmgen_default_run(struct tvmgen_default_inputs* inputs, struct tvmgen_default_outputs* outputs) {\n" +
+      "  return tvmgen_default___tvm_main__((int8_t*)inputs->a, (int32_t*)outputs->out);\n}\n",
+    20000,
+  );
   const log = logger();
   const handler = new CortexMProjectHandler(dir, log);
   t.after(() => handler.shutdown());
