@@ -23,9 +23,15 @@ import { CliError, ExitCode } from "../exit-codes.js";
 import { addProjectOptionFlag, addServerFlags, collectRepeated, type ServerFlags } from "../options.js";
 import { formatTable, printJson, roundTo } from "../output.js";
 import { cancellable } from "../cancel.js";
-import { parseFillMode, parseTimeoutSeconds, resolveInputs } from "../inference/inputs.js";
+import { parseFillMode, resolveInputs } from "../inference/inputs.js";
 import { buildMode, deviceRunError, ServerLog } from "../inference/samples-session.js";
-import { openRunProject, resolveTarget, saveGivenOptions, type ProjectTarget } from "../inference/project.js";
+import {
+  addDeviceTargetFlags,
+  openRunProject,
+  resolveTarget,
+  saveGivenOptions,
+  type ProjectTarget,
+} from "../inference/project.js";
 import { firmwareDescription, footprintJson, readProjectFootprint } from "../project/footprint.js";
 import { Progress } from "../project/progress.js";
 import { checkReportPath, writeReport } from "../report/file.js";
@@ -89,23 +95,11 @@ export function profileCommand(program: Command): void {
       "graph: repetitions per kernel (the median is kept)",
       wholeNumber("--repeat", 1, 1000),
       3,
-    )
-    .option(
-      "-t, --template <name-or-dir>",
-      "with a model archive: the template of the cached project (default host)",
-    )
-    .option("--model <name>", "the module to profile when the archive holds several")
-    .option("--build", "build first even when the build stamp says the firmware is current")
-    .option("--no-build", "do not build first, whatever the build stamp says (it must be built already)")
-    .option(
-      "--timeout <sec>",
-      "seconds to wait for each device reply (default: the project's session timeout)",
-      parseTimeoutSeconds,
-    )
-    .option(
-      "--report <file.html>",
-      "also write the profile and the memory breakdown as a self-contained HTML page",
     );
+  addDeviceTargetFlags(command, "profile").option(
+    "--report <file.html>",
+    "also write the profile and the memory breakdown as a self-contained HTML page",
+  );
   addProjectOptionFlag(command, true);
   addServerFlags(command)
     .option("--json", "print one JSON document (schema microtvm.profile/1)")

@@ -32,10 +32,16 @@ import {
 } from "../../device/index.js";
 import { cliErrorFrom } from "../options.js";
 import { cancellable } from "../cancel.js";
-import { parseFillMode, parseTimeoutSeconds } from "../inference/inputs.js";
+import { parseFillMode } from "../inference/inputs.js";
 import { buildMode, deviceRunError, ServerLog } from "../inference/samples-session.js";
 import { firmwareJson } from "../inference/firmware.js";
-import { openRunProject, resolveTarget, saveGivenOptions, type ProjectTarget } from "../inference/project.js";
+import {
+  addDeviceTargetFlags,
+  openRunProject,
+  resolveTarget,
+  saveGivenOptions,
+  type ProjectTarget,
+} from "../inference/project.js";
 import {
   formatMicros,
   formatValue,
@@ -104,19 +110,8 @@ export function runCommand(program: Command): void {
     )
     .option("--print-top <n>", "show the n largest elements of each output", positiveInt("--print-top", 0), 5)
     .option("--repeat <n>", "timing repetitions (medians are reported)", positiveInt("--repeat", 1), 10)
-    .option("--number <n>", "runs per device timing repetition", positiveInt("--number", 1), 10)
-    .option(
-      "-t, --template <name-or-dir>",
-      "with a model archive: the template of the cached project (default host)",
-    )
-    .option("--model <name>", "the module to run when the archive holds several")
-    .option("--build", "build first even when the build stamp says the firmware is current")
-    .option("--no-build", "do not build first, whatever the build stamp says (it must be built already)")
-    .option(
-      "--timeout <sec>",
-      "seconds to wait for each device reply (default: the session timeout the project reports)",
-      parseTimeoutSeconds,
-    );
+    .option("--number <n>", "runs per device timing repetition", positiveInt("--number", 1), 10);
+  addDeviceTargetFlags(command, "run");
   addProjectOptionFlag(command, true);
   addStandaloneCrtFlag(command);
   addServerFlags(command)

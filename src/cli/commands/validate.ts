@@ -30,9 +30,15 @@ import {
   type ServerFlags,
 } from "../options.js";
 import { formatTable, printJson, roundSeconds, roundTo } from "../output.js";
-import { parseFillMode, parseTimeoutSeconds } from "../inference/inputs.js";
+import { parseFillMode } from "../inference/inputs.js";
 import { loadProjectModel, type InferenceModel } from "../../device/index.js";
-import { openRunProject, resolveTarget, saveGivenOptions, type ProjectTarget } from "../inference/project.js";
+import {
+  addDeviceTargetFlags,
+  openRunProject,
+  resolveTarget,
+  saveGivenOptions,
+  type ProjectTarget,
+} from "../inference/project.js";
 import { firmwareJson } from "../inference/firmware.js";
 import { cancellable } from "../cancel.js";
 import {
@@ -104,19 +110,8 @@ export function validateCommand(program: Command): void {
       "how inputs without --input are filled: zeros, ones or random (seeded)",
       parseFillMode,
       "random",
-    )
-    .option(
-      "-t, --template <name-or-dir>",
-      "with a model archive: the template of the cached project (default host)",
-    )
-    .option("--model <name>", "the module to run when the archive holds several")
-    .option("--build", "build first even when the build stamp says the firmware is current")
-    .option("--no-build", "do not build first, whatever the build stamp says (it must be built already)")
-    .option(
-      "--timeout <sec>",
-      "seconds to wait for each device reply (default: the session timeout the project reports)",
-      parseTimeoutSeconds,
     );
+  addDeviceTargetFlags(command, "run");
   addProjectOptionFlag(command, true);
   addStandaloneCrtFlag(command);
   addServerFlags(command)

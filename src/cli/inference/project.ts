@@ -1,5 +1,6 @@
 // Getting from `run`'s first argument to an open, built and flashed generated project: a project
 // directory is used as it is; a model archive gets a cached project (the device layer's cache).
+import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { GeneratedProject, type ProjectOptions } from "../../client/index.js";
@@ -11,6 +12,27 @@ import { cachedProject, savedOptions, saveOptions } from "../../device/index.js"
 import { checkModelArchive } from "../project/archive.js";
 import { resolveTemplate } from "../project/templates.js";
 import { lockProject } from "../project/lock.js";
+import { parseTimeoutSeconds } from "./inputs.js";
+
+/**
+ * Adds the flags of the commands that take a project or an archive and run its model (`run`,
+ * `validate`, `profile`): the cached project's template, the module, when to build, the reply timeout.
+ */
+export function addDeviceTargetFlags(command: Command, verb: string): Command {
+  return command
+    .option(
+      "-t, --template <name-or-dir>",
+      "with a model archive: the template of the cached project (default host)",
+    )
+    .option("--model <name>", `the module to ${verb} when the archive holds several`)
+    .option("--build", "build first even when the build stamp says the firmware is current")
+    .option("--no-build", "do not build first, whatever the build stamp says (it must be built already)")
+    .option(
+      "--timeout <sec>",
+      "seconds to wait for each device reply (default: the session timeout the project reports)",
+      parseTimeoutSeconds,
+    );
+}
 
 export interface ProjectTarget {
   dir: string;
