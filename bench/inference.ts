@@ -38,7 +38,7 @@ import type { ProjectOptions } from "../src/client/index.js";
 
 /** A model on an opened device (already built and flashed by the caller). */
 interface InferenceSession {
-  infer(inputs: readonly HostTensor[]): ReturnType<DeviceModel["run"]>;
+  infer(inputs: readonly HostTensor[]): ReturnType<DeviceModel["infer"]>;
   measure(repeat: number, number: number): ReturnType<DeviceModel["measure"]>;
   readonly device: Device;
   close(): Promise<void>;
@@ -55,7 +55,7 @@ async function openSession(
     throw error;
   });
   return {
-    infer: (inputs) => loaded.run(inputs),
+    infer: (inputs) => loaded.infer(inputs),
     measure: (repeat, number) => loaded.measure(repeat, number),
     device,
     close: () => device.close(),
@@ -322,7 +322,7 @@ async function validationThroughput(
     model.outputs,
     samples.map((s) => s.name),
   );
-  const runner = { run: (inputs: readonly HostTensor[]) => session.infer(inputs) };
+  const runner = { infer: (inputs: readonly HostTensor[]) => session.infer(inputs) };
   let seconds = 0;
   let maxAbs = 0;
   let agree = 0;
@@ -398,7 +398,7 @@ async function main(): Promise<void> {
     session = await openSession(project, model, HOST_OPTIONS);
 
     const first = await session.infer([input]);
-    const deviceOutput = tensorValues(first.outputs[0]!).map(Number);
+    const deviceOutput = tensorValues(first[0]!).map(Number);
     const timing = await session.measure(REPEAT, NUMBER);
     const whole: number[] = [];
     for (let i = 0; i < REPEAT; i++) {

@@ -4,11 +4,12 @@ import { createStreamChannel, type Channel } from "../channel/index.js";
 import {
   PROTOCOL_VERSION,
   b85decode,
-  b85EncodedLength,
-  b85encodeInto,
   errorFromWire,
+  isNullReply,
+  matchReadTransportReply,
   paramsToWire,
   pyRepr,
+  readTransportRequestLine,
   serverInfoFromWire,
   timeoutsFromWire,
   type MethodName,
@@ -16,6 +17,7 @@ import {
   type TransportTimeouts,
   type WireServerInfo,
   type WireTimeouts,
+  writeTransportRequestLine,
 } from "../protocol/index.js";
 import {
   ConnectionShutdownError,
@@ -214,12 +216,15 @@ export class ProjectApiClient {
 
   /** read_transport: 1..n bytes, IoTimeoutError when none arrive within `timeoutSec` (null: wait). */
   async readTransport(n: number, timeoutSec: number | null): Promise<Uint8Array> {
-    const reply = await this.call(
-      "read_transport",
-      paramsToWire("read_transport", { n, timeoutSec }),
-      this.transportLimit(timeoutSec),
+    const request = readRequest(n, timeoutSec, this.transportLimit(timeoutSec));
+    const run = this.queue.then(
+      () => this.exchangeAll([request]),
+      () => this.exchangeAll([request]),
     );
-    return readTransportData(reply);
+    this.queue = run.catch(() => {});
+    const [reply] = await run;
+    if (reply!.error !== undefined) throw reply!.error;
+    return readTransportData(reply!.result);
   }
 
   /**
@@ -236,17 +241,8 @@ export class ProjectApiClient {
     readTimeoutSec: number | null,
   ): Promise<Uint8Array | { readError: unknown }> {
     const requests: [Request, Request] = [
-      {
-        method: "write_transport",
-        params: null,
-        line: (id) => writeTransportLine(data, writeTimeoutSec, id),
-        timeoutMs: this.transportLimit(writeTimeoutSec),
-      },
-      {
-        method: "read_transport",
-        params: paramsToWire("read_transport", { n, timeoutSec: readTimeoutSec }),
-        timeoutMs: this.transportLimit(readTimeoutSec),
-      },
+      writeRequest(data, writeTimeoutSec, this.transportLimit(writeTimeoutSec)),
+      readRequest(n, readTimeoutSec, this.transportLimit(readTimeoutSec)),
     ];
     const exchange = async (): Promise<Uint8Array | { readError: unknown }> => {
       const [written, read] = await this.exchangeAll(requests);
@@ -265,13 +261,7 @@ export class ProjectApiClient {
 
   /** write_transport: all of `data` or an error (IoTimeoutError, TransportClosedError). */
   async writeTransport(data: Uint8Array, timeoutSec: number | null): Promise<void> {
-    const limit = this.transportLimit(timeoutSec);
-    const request: Request = {
-      method: "write_transport",
-      params: null,
-      line: (id) => writeTransportLine(data, timeoutSec, id),
-      timeoutMs: limit,
-    };
+    const request = writeRequest(data, timeoutSec, this.transportLimit(timeoutSec));
     const run = this.queue.then(
       () => this.exchangeAll([request]),
       () => this.exchangeAll([request]),
@@ -359,8 +349,10 @@ export class ProjectApiClient {
     const server = this.options.process;
     try {
       await this.channel.writeLine(joinLines(lines));
-      for (const line of lines)
-        await this.options.onRequestWritten?.(typeof line === "string" ? line : ASCII_TEXT.decode(line));
+      const { onRequestWritten } = this.options;
+      if (onRequestWritten)
+        for (const line of lines)
+          await onRequestWritten(typeof line === "string" ? line : ASCII_TEXT.decode(line));
     } catch (error) {
       // The pipe broke: the server is gone or going; report its exit when it comes.
       const exit = server ? (server.exit ?? (await within(server.exited, 500))) : undefined;
@@ -371,7 +363,8 @@ export class ProjectApiClient {
     }
 
     const replies: { result?: unknown; error?: unknown }[] = [];
-    for (const [i, { method, timeoutMs }] of requests.entries()) {
+    for (let i = 0; i < requests.length; i++) {
+      const { method, timeoutMs } = requests[i]!;
       const reply = await this.awaitLine(method, timeoutMs);
       if (reply === undefined) {
         // EOF: usually the server exited; give its exit a moment to be reported with the code.
@@ -379,6 +372,11 @@ export class ProjectApiClient {
         this.shutDownInBackground();
         if (server && exit) throw new ServerExitedError(method, exit, server.stderrTail());
         throw new ConnectionShutdownError("got EOF reading reply from API server");
+      }
+      const quick = requests[i]!.quickResult?.(reply, ids[i]!);
+      if (quick !== undefined) {
+        replies.push({ result: quick });
+        continue;
       }
       try {
         replies.push({ result: this.checkReply(method, ids[i]!, reply) });
@@ -562,50 +560,56 @@ export class ProjectTransport {
 interface Request {
   method: string;
   params: unknown;
-  /** Builds the request line as bytes for an id, instead of JSON.stringify of the envelope. */
-  line?: (id: number) => Uint8Array;
+  /** Builds the request line for an id, instead of JSON.stringify of the envelope. */
+  line?: (id: number) => string | Uint8Array;
   timeoutMs: number;
+  /**
+   * The result straight from a success reply in the usual shape (see transport-lines);
+   * undefined sends the line through checkReply.
+   */
+  quickResult?: (line: string, id: number) => unknown;
+}
+
+function writeRequest(data: Uint8Array, timeoutSec: number | null, timeoutMs: number): Request {
+  return {
+    method: "write_transport",
+    params: null,
+    line: (id) => writeTransportRequestLine(data, timeoutSec, id),
+    timeoutMs,
+    quickResult: (line, id) => (isNullReply(line, id) ? null : undefined),
+  };
+}
+
+function readRequest(n: number, timeoutSec: number | null, timeoutMs: number): Request {
+  return {
+    method: "read_transport",
+    params: null,
+    line: (id) => readTransportRequestLine(n, timeoutSec, id),
+    timeoutMs,
+    quickResult: matchReadTransportReply,
+  };
 }
 
 const ASCII_TEXT = new TextDecoder("utf-8");
-const LINE_BREAK = new Uint8Array([0x0a]);
 
 /** Request lines joined by "\n", as one string, or as bytes when any line is bytes. */
 function joinLines(lines: readonly (string | Uint8Array)[]): string | Uint8Array {
+  if (lines.length === 1) return lines[0]!;
   if (lines.every((l) => typeof l === "string")) return lines.join("\n");
-  const parts = lines.flatMap((l, i) => [
-    ...(i > 0 ? [LINE_BREAK] : []),
-    typeof l === "string" ? new TextEncoder().encode(l) : l,
-  ]);
-  return Buffer.concat(parts);
-}
-
-/** Stands in for the data string while the rest of a write_transport line is built. */
-const DATA_MARK = "\u0000";
-const DATA_MARK_JSON = JSON.stringify(DATA_MARK);
-
-/**
- * The write_transport request line exactly as JSON.stringify writes it, built as bytes: the base85
- * text goes straight into the line, with no megabyte-sized string, JSON escaping pass or UTF-8
- * encoding pass (base85 is ASCII without quotes or backslashes, so it needs no escaping). The
- * envelope around it is the ordinary one, with a marker where the text goes.
- */
-function writeTransportLine(data: Uint8Array, timeoutSec: number | null, id: number): Uint8Array {
-  const params = paramsToWire("write_transport", { data: DATA_MARK, timeoutSec });
-  const text = JSON.stringify({ jsonrpc: "2.0", method: "write_transport", params, id });
-  const mark = text.indexOf(DATA_MARK_JSON);
-  const head = text.slice(0, mark + 1);
-  const tail = text.slice(mark + DATA_MARK_JSON.length - 1);
-  const out = new Uint8Array(head.length + b85EncodedLength(data.length) + tail.length);
+  const parts = lines.map((l) => (typeof l === "string" ? Buffer.from(l, "utf8") : l));
+  const out = Buffer.allocUnsafe(parts.reduce((size, part) => size + part.length + 1, -1));
   let at = 0;
-  for (let i = 0; i < head.length; i++) out[at++] = head.charCodeAt(i);
-  at = b85encodeInto(data, out, at);
-  for (let i = 0; i < tail.length; i++) out[at++] = tail.charCodeAt(i);
+  parts.forEach((part, i) => {
+    if (i > 0) out[at++] = 0x0a;
+    out.set(part, at);
+    at += part.length;
+  });
   return out;
 }
 
-/** The bytes of a read_transport result ({"data": "<base85>"}). */
+/** The bytes of a read_transport result ({"data": "<base85>"}, or its bytes already decoded). */
 function readTransportData(reply: unknown): Uint8Array {
+  if (reply instanceof Uint8Array) return reply;
   if (!isObject(reply) || typeof reply.data !== "string") {
     throw new MalformedReplyError(`read_transport returned ${pyRepr(reply)}; want {"data": "<base85>"}`);
   }

@@ -25,6 +25,8 @@ export interface ModelExecutor {
   setInput(index: number, tensor: HostTensor): Promise<void>;
   run(): Promise<void>;
   getOutputs(): Promise<HostTensor[]>;
+  /** Every input in, one run, every output back, in as few round trips as the device allows. */
+  infer(inputs: readonly HostTensor[]): Promise<HostTensor[]>;
   /**
    * Device time per inference: `repeat` repetitions of `number` inferences each, timed on the
    * device by runtime.RPCTimeEvaluator.
@@ -44,6 +46,9 @@ class AotModelExecutor implements ModelExecutor {
   }
   getOutputs(): Promise<HostTensor[]> {
     return this.executor.getOutputs();
+  }
+  infer(inputs: readonly HostTensor[]): Promise<HostTensor[]> {
+    return this.executor.infer(inputs);
   }
   async deviceTime(repeat: number, number: number): Promise<DeviceTiming> {
     const result = await this.executor.timeRun({ repeat, number });
@@ -72,6 +77,12 @@ class GraphModelExecutor implements ModelExecutor {
   }
   getOutputs(): Promise<HostTensor[]> {
     return this.executor.getOutputs();
+  }
+  /** The graph's kernels are host-driven calls, one after another: nothing to pipeline. */
+  async infer(inputs: readonly HostTensor[]): Promise<HostTensor[]> {
+    for (const [index, tensor] of inputs.entries()) await this.setInput(index, tensor);
+    await this.run();
+    return this.getOutputs();
   }
   /**
    * The graph runs on the host, so no single device function covers an inference. Each kernel is

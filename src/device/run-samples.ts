@@ -3,9 +3,9 @@
 import type { HostTensor } from "../rpc/index.js";
 import type { Sample } from "./samples.js";
 
-/** What runs one inference: a loaded model on an open device. */
+/** What runs one inference: a loaded model on an open device (DeviceModel). */
 export interface InferenceRunner {
-  run(inputs: readonly HostTensor[]): Promise<{ readonly outputs: HostTensor[] }>;
+  infer(inputs: readonly HostTensor[]): Promise<HostTensor[]>;
 }
 
 export interface SampleResult {
@@ -31,7 +31,7 @@ export async function runSamples(
   const started = performance.now();
   for (const [index, sample] of samples.entries()) {
     const begin = performance.now();
-    const { outputs } = await runner.run(sample.inputs.map((i) => i.tensor));
+    const outputs = await runner.infer(sample.inputs.map((i) => i.tensor));
     const result = { name: sample.name, outputs, seconds: (performance.now() - begin) / 1000 };
     results.push(result);
     onSample?.(result, index);

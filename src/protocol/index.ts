@@ -22,6 +22,14 @@ export {
 } from "./errors.js";
 export type { WireError, JsonRpcErrorOptions } from "./errors.js";
 export { b85encode, b85encodeInto, b85EncodedLength, b85decode, Base85Error } from "./base85.js";
+export {
+  matchTransportRequest,
+  matchReadTransportReply,
+  isNullReply,
+  readTransportRequestLine,
+  writeTransportRequestLine,
+} from "./transport-lines.js";
+export type { TransportRequest } from "./transport-lines.js";
 export { LineDecoder, InvalidUtf8Error, LineTooLongError, DEFAULT_MAX_LINE_BYTES } from "./line-decoder.js";
 export type { LineDecoderOptions } from "./line-decoder.js";
 export {

@@ -3,6 +3,7 @@ import { withCleanup } from "./cleanup.js";
 import { Arg } from "./codec.js";
 import { formatDType, parseDType, dtypeEquals, storageBytes } from "../dtype/index.js";
 import { formatShape } from "./device.js";
+import type { PipelinedRequest } from "./client.js";
 import { RpcProtocolError, RpcUsageError } from "./errors.js";
 import { RemoteFunction, RemoteModule, RemoteNDArray, type RemoteRuntime } from "./remote.js";
 import type { HostTensor } from "./tensors.js";
@@ -210,6 +211,11 @@ export class AotExecutor {
   async setInput(key: string | number, value: HostTensor | Uint8Array): Promise<void> {
     const index = this.inputIndex(key);
     const array = await this.cachedArray(this.inputArrays, this.fns.getInput, index);
+    await array.copyFrom(this.inputBytes(index, array, value));
+  }
+
+  /** The bytes of `value` for input `index`, checked against the device's input tensor. */
+  private inputBytes(index: number, array: RemoteNDArray, value: HostTensor | Uint8Array): Uint8Array {
     const label = `input ${this.inputNames[index] ?? index}`;
     let bytes: Uint8Array;
     if (value instanceof Uint8Array) {
@@ -230,7 +236,43 @@ export class AotExecutor {
         `${label} is ${array.dtypeName} ${formatShape(array.shape)} = ${array.nbytes} bytes, but ${bytes.length} bytes were given`,
       );
     }
-    await array.copyFrom(bytes);
+    return bytes;
+  }
+
+  /**
+   * set_input for every input (in input order), run, and get_output for every output, as one
+   * RpcClient.pipeline: to our runtime that is one round trip for a small model, where the
+   * three steps take three or more.
+   */
+  async infer(inputs: readonly (HostTensor | Uint8Array)[]): Promise<HostTensor[]> {
+    if (inputs.length !== this.numInputs) {
+      throw new RpcUsageError(`the model has ${this.numInputs} inputs, ${inputs.length} were given`);
+    }
+    const client = this.runtime.client;
+    const requests: PipelinedRequest<unknown>[] = [];
+    for (let index = 0; index < inputs.length; index++) {
+      const array = await this.cachedArray(this.inputArrays, this.fns.getInput, index);
+      const bytes = this.inputBytes(index, array, inputs[index]!);
+      requests.push(...(await client.copyToRemoteRequests(array.tensor, bytes)));
+    }
+    const call = client.callRequest(this.fns.run.handle, [], `CallFunc ${this.fns.run.name}`);
+    requests.push({
+      ...call,
+      read: (reply) => {
+        const result = call.read(reply);
+        if (result.type !== "null" && !(result.type === "int" && result.value === 0n))
+          throw new RpcProtocolError(`run returned ${result.type}; expected Null`);
+      },
+    });
+    const outputs: HostTensor[] = [];
+    for (let j = 0; j < this.numOutputs; j++) {
+      const array = await this.cachedArray(this.outputArrays, this.fns.getOutput, j);
+      const copy = await client.copyFromRemoteRequests(array.tensor);
+      requests.push(...copy.requests);
+      outputs.push({ dtype: array.dtypeName, shape: [...array.shape], data: copy.bytes });
+    }
+    await client.pipeline(requests);
+    return outputs;
   }
 
   /** Runs one inference (`run()`). */

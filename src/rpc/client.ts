@@ -25,6 +25,11 @@ import { RpcChannelError, RpcDeviceError, RpcProtocolError, RpcUsageError } from
  */
 export interface PacketChannel {
   request(packet: Uint8Array, timeoutMs?: number): Promise<Uint8Array>;
+  /**
+   * Optional: sends packets back to back and resolves with their replies in order (each within
+   * `timeoutMs`). The client uses it only with devices that take pipelined requests.
+   */
+  requestMany?(packets: readonly Uint8Array[], timeoutMs?: number): Promise<Uint8Array[]>;
   /** Sends a packet that has no reply (only kShutdown). Optional; without it `shutdown()` refuses. */
   send?(packet: Uint8Array): Promise<void>;
 }
@@ -35,6 +40,8 @@ export interface MessageEndpoint {
   receive(timeoutSec?: number | null): Promise<Uint8Array>;
   /** Optional: send then receive, in fewer round trips where the endpoint can (Session.request). */
   request?(body: Uint8Array, timeoutSec?: number | null): Promise<Uint8Array>;
+  /** Optional: several sends, then as many receives (Session.requestMany). */
+  requestMany?(bodies: readonly Uint8Array[], timeoutSec?: number | null): Promise<Uint8Array[]>;
 }
 
 /**
@@ -49,6 +56,10 @@ export function packetChannelOverMessages(endpoint: MessageEndpoint): PacketChan
       await endpoint.send(packet);
       return endpoint.receive(timeoutSec);
     },
+    ...(endpoint.requestMany && {
+      requestMany: (packets: readonly Uint8Array[], timeoutMs?: number) =>
+        endpoint.requestMany!(packets, timeoutMs === undefined ? undefined : timeoutMs / 1000),
+    }),
     send: (packet) => endpoint.send(packet),
   };
 }
@@ -83,6 +94,38 @@ const FREEABLE_TYPE_CODES: readonly number[] = [
 ];
 
 const float32: DLDataType = parseDType("float32");
+
+/**
+ * Most bytes of pipelined requests sent after the first of a burst: they wait in the device's
+ * receive buffer while it works on the first. The smallest, the micro:bit's 256-byte UART ring,
+ * holds them even framed and with every byte escaped. (A `run` call and a 2-d output copy: 92.)
+ */
+const PIPELINE_BYTES = 100;
+
+/** One request of RpcClient.pipeline: its packet, its name in errors, and how its reply is read. */
+export interface PipelinedRequest<T> {
+  readonly packet: Uint8Array;
+  readonly operation: string;
+  /** Turns the (non-exception) reply into the result; throws when the reply is not the expected one. */
+  readonly read: (reply: RpcReply) => T;
+}
+
+/** Requests in bursts: each as long as the bytes after its first stay within PIPELINE_BYTES. */
+function splitBursts<T>(requests: readonly PipelinedRequest<T>[]): PipelinedRequest<T>[][] {
+  const bursts: PipelinedRequest<T>[][] = [];
+  let after = 0;
+  for (const request of requests) {
+    const current = bursts.at(-1);
+    if (current && after + request.packet.length <= PIPELINE_BYTES) {
+      current.push(request);
+      after += request.packet.length;
+    } else {
+      bursts.push([request]);
+      after = 0;
+    }
+  }
+  return bursts;
+}
 
 /** Requests up to this many bytes fit any device (TVM's smallest packet buffers are hundreds of bytes). */
 const SMALL_PACKET_BYTES = 128;
@@ -156,6 +199,7 @@ export class RpcClient {
   private tail: Promise<unknown> = Promise.resolve();
   private failure: RpcChannelError | undefined;
   private maxTransfer: Promise<number> | undefined;
+  private pipelining: Promise<boolean> | undefined;
   private readonly internalGlobals = new Map<string, Promise<bigint | undefined>>();
   /** Counters over the client's lifetime. */
   readonly stats = { requests: 0, bytesSent: 0, bytesReceived: 0 };
@@ -181,40 +225,108 @@ export class RpcClient {
 
   /** Sends one packet and waits for its reply, after every earlier request has finished. */
   exchange(packet: Uint8Array, operation: string): Promise<Uint8Array> {
-    const run = async (): Promise<Uint8Array> => {
-      if (this.failure) {
-        throw new RpcChannelError(`${operation} not sent: ${this.failure.message}`, { cause: this.failure });
-      }
-      const started = performance.now();
-      let reply: Uint8Array;
-      try {
-        reply = await this.channel.request(packet, this.options.timeoutMs);
-      } catch (error) {
-        const detail = error instanceof Error ? error.message : String(error);
-        // A lost frame or a closed transport is its own fault, not a hung device.
-        const known = error instanceof Error && /^Session(Frame|Transport|Terminated)Error$/.test(error.name);
-        const hint = known
-          ? "a new session is needed"
-          : "the device may be hung and need a reset, then a new session";
-        this.failure = new RpcChannelError(`${operation} got no reply (${detail}); ${hint}`, {
-          cause: error,
+    const run = async (): Promise<Uint8Array> => (await this.transfer([packet], [operation]))[0]!;
+    const result = this.tail.then(run, run);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Whether requests may go out back to back: only to our runtime (it answers
+   * `microtvm.rpc.max_packet_size`), which serves each message of a burst in turn. TVM's CRT
+   * gets one request at a time.
+   */
+  private takesPipelining(): Promise<boolean> {
+    this.pipelining ??= this.channel.requestMany
+      ? this.internalGlobal("microtvm.rpc.max_packet_size").then(
+          (handle) => handle !== undefined,
+          () => false,
+        )
+      : Promise.resolve(false);
+    return this.pipelining;
+  }
+
+  /**
+   * Runs requests in order and returns what each one's `read` made of its reply. To a device
+   * that takes it, a run of requests goes out in one burst, and their replies come back in one
+   * exchange; a burst ends where the bytes after its first packet would pass PIPELINE_BYTES, so
+   * that a board's receive buffer holds them while it works on the first. Stops after the burst
+   * in which a request failed (on the device, or in `read`) and throws that error; later
+   * requests of its burst were still served, and their replies are read and dropped.
+   */
+  async pipeline<T>(requests: readonly PipelinedRequest<T>[]): Promise<T[]> {
+    // Asked before queueing: these are requests of their own.
+    const pipelined = await this.takesPipelining();
+    for (const request of requests) await this.checkFits(request.packet, request.operation);
+    const run = async (): Promise<T[]> => {
+      const bursts = pipelined ? splitBursts(requests) : requests.map((r) => [r]);
+      const results: T[] = [];
+      for (const burst of bursts) {
+        const replies = await this.transfer(
+          burst.map((r) => r.packet),
+          burst.map((r) => r.operation),
+        );
+        let failure: { error: unknown } | undefined;
+        burst.forEach((request, i) => {
+          if (failure) return;
+          try {
+            const reply = decodeReply(replies[i]!, `reply to ${request.operation}`);
+            if (reply.kind === "exception") throw new RpcDeviceError(request.operation, reply.message);
+            results.push(request.read(reply));
+          } catch (error) {
+            failure = { error };
+          }
         });
-        throw this.failure;
+        if (failure) throw failure.error;
       }
-      this.stats.requests += 1;
-      this.stats.bytesSent += packet.length;
-      this.stats.bytesReceived += reply.length;
-      this.options.trace?.({
-        operation,
-        sentBytes: packet.length,
-        receivedBytes: reply.length,
-        milliseconds: performance.now() - started,
-      });
-      return reply;
+      return results;
     };
     const result = this.tail.then(run, run);
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  /** Sends packets (one, or a burst) and returns their replies; see exchange() for failures. */
+  private async transfer(
+    packets: readonly Uint8Array[],
+    operations: readonly string[],
+  ): Promise<Uint8Array[]> {
+    const operation = operations.length === 1 ? operations[0]! : operations.join(", ");
+    if (this.failure) {
+      throw new RpcChannelError(`${operation} not sent: ${this.failure.message}`, { cause: this.failure });
+    }
+    const started = performance.now();
+    let replies: Uint8Array[];
+    try {
+      replies =
+        packets.length === 1
+          ? [await this.channel.request(packets[0]!, this.options.timeoutMs)]
+          : await this.channel.requestMany!(packets, this.options.timeoutMs);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      // A lost frame or a closed transport is its own fault, not a hung device.
+      const known = error instanceof Error && /^Session(Frame|Transport|Terminated)Error$/.test(error.name);
+      const hint = known
+        ? "a new session is needed"
+        : "the device may be hung and need a reset, then a new session";
+      this.failure = new RpcChannelError(`${operation} got no reply (${detail}); ${hint}`, {
+        cause: error,
+      });
+      throw this.failure;
+    }
+    const milliseconds = performance.now() - started;
+    packets.forEach((packet, i) => {
+      this.stats.requests += 1;
+      this.stats.bytesSent += packet.length;
+      this.stats.bytesReceived += replies[i]!.length;
+      this.options.trace?.({
+        operation: operations[i]!,
+        sentBytes: packet.length,
+        receivedBytes: replies[i]!.length,
+        milliseconds,
+      });
+    });
+    return replies;
   }
 
   private async exchangeReply(packet: Uint8Array, operation: string): Promise<RpcReply> {
@@ -227,8 +339,12 @@ export class RpcClient {
    * Refuses a request the device cannot receive: a packet longer than its limit is silently lost and the
    * device then waits for ever. Packets up to SMALL_PACKET_BYTES go without asking the limit first.
    */
-  private async checkFits(packet: Uint8Array, operation: string): Promise<void> {
-    if (packet.length - 8 <= SMALL_PACKET_BYTES) return;
+  private checkFits(packet: Uint8Array, operation: string): Promise<void> | undefined {
+    if (packet.length - 8 <= SMALL_PACKET_BYTES) return undefined;
+    return this.checkFitsLarge(packet, operation);
+  }
+
+  private async checkFitsLarge(packet: Uint8Array, operation: string): Promise<void> {
     const max = await this.maxTransferSize();
     if (packet.length - 8 > max) {
       throw new RpcUsageError(
@@ -243,13 +359,28 @@ export class RpcClient {
     args: readonly RpcValue[],
     operation = `CallFunc 0x${handle.toString(16)}`,
   ): Promise<RpcReturn> {
-    const packet = encodeCallFunc(handle, args);
-    await this.checkFits(packet, operation);
-    const reply = await this.exchangeReply(packet, operation);
-    if (reply.kind !== "return") {
-      throw new RpcProtocolError(`reply to ${operation}: expected kReturn, got ${reply.kind}`);
-    }
-    return decodeCallReturn(reply.values, `reply to ${operation}`);
+    const request = this.callRequest(handle, args, operation);
+    await this.checkFits(request.packet, operation);
+    const reply = await this.exchangeReply(request.packet, operation);
+    return request.read(reply);
+  }
+
+  /** The request of call(), for pipeline(). */
+  callRequest(
+    handle: bigint,
+    args: readonly RpcValue[],
+    operation = `CallFunc 0x${handle.toString(16)}`,
+  ): PipelinedRequest<RpcReturn> {
+    return {
+      packet: encodeCallFunc(handle, args),
+      operation,
+      read: (reply) => {
+        if (reply.kind !== "return") {
+          throw new RpcProtocolError(`reply to ${operation}: expected kReturn, got ${reply.kind}`);
+        }
+        return decodeCallReturn(reply.values, `reply to ${operation}`);
+      },
+    };
   }
 
   /** A syscall; the reply must be kReturn with exactly one value of the expected type. */
@@ -447,17 +578,27 @@ export class RpcClient {
 
   /** Writes `bytes` to the tensor's memory (at its byte_offset), chunked to the device's packet limit. */
   async copyToRemote(tensor: DLTensor, bytes: Uint8Array): Promise<void> {
+    await this.pipeline(await this.copyToRemoteRequests(tensor, bytes));
+  }
+
+  /** The requests of copyToRemote, for pipeline(). */
+  async copyToRemoteRequests(tensor: DLTensor, bytes: Uint8Array): Promise<PipelinedRequest<void>[]> {
     const what = `CopyToRemote(0x${tensor.data.toString(16)})`;
     this.checkCopyBounds(tensor, bytes.length, what);
     const block = await this.chunkSize(tensor, what);
+    const requests: PipelinedRequest<void>[] = [];
     for (let start = 0; start < bytes.length; start += block) {
       const chunk = bytes.subarray(start, Math.min(start + block, bytes.length));
-      const packet = encodeCopyToRemote({ ...tensor, byteOffset: tensor.byteOffset + start }, chunk);
-      const reply = await this.exchangeReply(packet, `${what} chunk at +${start}`);
-      if (reply.kind !== "return" || reply.values.length !== 1 || reply.values[0]!.type !== "null") {
-        throw new RpcProtocolError(`reply to ${what}: expected kReturn with one Null value`);
-      }
+      requests.push({
+        packet: encodeCopyToRemote({ ...tensor, byteOffset: tensor.byteOffset + start }, chunk),
+        operation: `${what} chunk at +${start}`,
+        read: (reply) => {
+          if (reply.kind !== "return" || reply.values.length !== 1 || reply.values[0]!.type !== "null")
+            throw new RpcProtocolError(`reply to ${what}: expected kReturn with one Null value`);
+        },
+      });
     }
+    return requests;
   }
 
   /** Reads `nbytes` (default: the whole tensor) from the tensor's memory, chunked to the device's packet limit. */
@@ -465,24 +606,39 @@ export class RpcClient {
     tensor: DLTensor,
     nbytes = storageBytes(tensor.dtype, tensor.shape) - tensor.byteOffset,
   ): Promise<Uint8Array> {
+    const copy = await this.copyFromRemoteRequests(tensor, nbytes);
+    await this.pipeline(copy.requests);
+    return copy.bytes;
+  }
+
+  /** The requests of copyFromRemote, for pipeline(), and the bytes they fill in. */
+  async copyFromRemoteRequests(
+    tensor: DLTensor,
+    nbytes = storageBytes(tensor.dtype, tensor.shape) - tensor.byteOffset,
+  ): Promise<{ requests: PipelinedRequest<void>[]; bytes: Uint8Array }> {
     const what = `CopyFromRemote(0x${tensor.data.toString(16)})`;
     this.checkCopyBounds(tensor, nbytes, what);
     const block = await this.chunkSize(tensor, what);
     const out = new Uint8Array(nbytes);
+    const requests: PipelinedRequest<void>[] = [];
     for (let start = 0; start < nbytes; start += block) {
       const length = Math.min(block, nbytes - start);
-      const packet = encodeCopyFromRemote({ ...tensor, byteOffset: tensor.byteOffset + start }, length);
-      const reply = await this.exchangeReply(packet, `${what} chunk at +${start}`);
-      if (reply.kind !== "copyAck")
-        throw new RpcProtocolError(`reply to ${what}: expected kCopyAck, got ${reply.kind}`);
-      if (reply.data.length !== length) {
-        throw new RpcProtocolError(
-          `reply to ${what}: asked for ${length} bytes, kCopyAck carries ${reply.data.length}`,
-        );
-      }
-      out.set(reply.data, start);
+      requests.push({
+        packet: encodeCopyFromRemote({ ...tensor, byteOffset: tensor.byteOffset + start }, length),
+        operation: `${what} chunk at +${start}`,
+        read: (reply) => {
+          if (reply.kind !== "copyAck")
+            throw new RpcProtocolError(`reply to ${what}: expected kCopyAck, got ${reply.kind}`);
+          if (reply.data.length !== length) {
+            throw new RpcProtocolError(
+              `reply to ${what}: asked for ${length} bytes, kCopyAck carries ${reply.data.length}`,
+            );
+          }
+          out.set(reply.data, start);
+        },
+      });
     }
-    return out;
+    return { requests, bytes: out };
   }
 
   /**

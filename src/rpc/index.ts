@@ -28,7 +28,14 @@ export {
 export type { DLDataType, TensorData } from "../dtype/index.js";
 export type { DLTensor, RpcValue } from "./codec.js";
 export { RpcClient, packetChannelOverMessages } from "./client.js";
-export type { MessageEndpoint, PacketChannel, RpcClientOptions, RpcReturn, RpcTraceEvent } from "./client.js";
+export type {
+  MessageEndpoint,
+  PacketChannel,
+  PipelinedRequest,
+  RpcClientOptions,
+  RpcReturn,
+  RpcTraceEvent,
+} from "./client.js";
 export { RemoteFunction, RemoteModule, RemoteNDArray, RemoteObject, RemoteRuntime } from "./remote.js";
 export type { NDArrayOwnership, RemoteArg, RemoteResult } from "./remote.js";
 export { AotExecutor } from "./aot.js";

@@ -1,7 +1,7 @@
 // One request line in, at most one reply line out: the reference's serve_one_request, with the
 // deviations written in docs/wire-deviations.md.
 
-import type { BoundParams, JsonValue, PyValue, WireError } from "../protocol/index.js";
+import type { BoundParams, JsonValue, PyValue, TransportRequest, WireError } from "../protocol/index.js";
 import {
   ErrorCode,
   JsonRpcError,
@@ -11,6 +11,7 @@ import {
   b85EncodedLength,
   b85encodeInto,
   bindParams,
+  matchTransportRequest,
   paramsFromWire,
   parseJsonExact,
   pyJsonDumps,
@@ -112,19 +113,55 @@ async function callHandler(handler: ProjectApiHandler, bound: BoundParams): Prom
       return handler.closeTransport();
     case "read_transport": {
       const p = paramsFromWire("read_transport", wire);
-      const data = await handler.readTransport(number(p.n), timeout(p.timeoutSec));
-      if (!(data instanceof Uint8Array))
-        throw new TypeError(
-          `readTransport must return a Uint8Array; got ${Object.prototype.toString.call(data)}`,
-        );
-      return new TransportData(data);
+      return readTransport(handler, number(p.n), timeout(p.timeoutSec));
     }
     case "write_transport": {
       const p = paramsFromWire("write_transport", wire);
-      const bytes = b85decode(p.data as string);
-      await handler.writeTransport(bytes, timeout(p.timeoutSec));
-      return null; // the reference always replies null here
+      return writeTransport(handler, b85decode(p.data as string), timeout(p.timeoutSec));
     }
+  }
+}
+
+async function readTransport(
+  handler: ProjectApiHandler,
+  n: number,
+  timeoutSec: number | null,
+): Promise<TransportData> {
+  const data = await handler.readTransport(n, timeoutSec);
+  if (!(data instanceof Uint8Array))
+    throw new TypeError(
+      `readTransport must return a Uint8Array; got ${Object.prototype.toString.call(data)}`,
+    );
+  return new TransportData(data);
+}
+
+async function writeTransport(
+  handler: ProjectApiHandler,
+  bytes: Uint8Array,
+  timeoutSec: number | null,
+): Promise<null> {
+  await handler.writeTransport(bytes, timeoutSec);
+  return null; // the reference always replies null here
+}
+
+/**
+ * A transport request in one of the usual shapes, run without the general parse: the same
+ * handler call, reply and errors as serveOneRequestLine's general path gives it.
+ */
+async function serveTransportRequest(
+  handler: ProjectApiHandler,
+  request: TransportRequest,
+  allocate: (size: number) => Uint8Array,
+): Promise<ServeOneLineResult> {
+  try {
+    if (request.method === "write_transport") {
+      await writeTransport(handler, request.data, request.timeoutSec);
+      return { reply: replyLine(request.id, "result", null), stop: false };
+    }
+    const data = await readTransport(handler, request.n, request.timeoutSec);
+    return { reply: data.replyBytes(request.id, allocate), stop: false };
+  } catch (e) {
+    return { reply: replyLine(request.id, "error", errorToWire(e, request.method)), stop: false };
   }
 }
 
@@ -213,6 +250,9 @@ export async function serveOneRequestLine(
   line: string,
   opts: DispatchLineOptions = {},
 ): Promise<ServeOneLineResult> {
+  const transport = matchTransportRequest(line);
+  if (transport !== undefined)
+    return serveTransportRequest(handler, transport, opts.allocateReply ?? newArray);
   const log = opts.log ?? silentLog;
   let request: PyValue;
   try {

@@ -400,19 +400,29 @@ export class Session extends EventEmitter<SessionEvents> {
    * the reply: one round trip less through a Project API server.
    */
   async request(body: Uint8Array, timeoutSec?: number | null): Promise<Uint8Array> {
-    if (this.transport.writeThenRead === undefined || this.received.length > 0) {
-      await this.send(body);
-      return this.receive(timeoutSec);
-    }
+    const [reply] = await this.requestMany([body], timeoutSec);
+    return reply!;
+  }
+
+  /**
+   * Sends Normal messages back to back and waits for as many replies, in order (each within
+   * `timeoutSec`, as receive()): requests pipelined to a device that answers them one by one.
+   * The messages go out together, with the first read of the replies where the transport can.
+   */
+  async requestMany(bodies: readonly Uint8Array[], timeoutSec?: number | null): Promise<Uint8Array[]> {
     this.assertOpen();
     if (this.failure !== null) throw this.failure;
-    this.core.send(MessageType.normal, body);
-    this.sendWithNextRead = true;
+    for (const body of bodies) this.core.send(MessageType.normal, body);
+    if (this.transport.writeThenRead === undefined || this.received.length > 0)
+      await this.flush(this.limit(this.timeouts.sessionEstablishedTimeoutSec));
+    else this.sendWithNextRead = true;
     try {
-      return await this.receive(timeoutSec);
+      const replies: Uint8Array[] = [];
+      for (let i = 0; i < bodies.length; i++) replies.push(await this.receive(timeoutSec));
+      return replies;
     } finally {
       this.sendWithNextRead = false;
-      // Never leave the message behind (receive() failed before reading): send it as send() would.
+      // Never leave the messages behind (receive() failed before reading): send them as send() would.
       await this.flush(this.limit(this.timeouts.sessionEstablishedTimeoutSec)).catch(() => undefined);
     }
   }

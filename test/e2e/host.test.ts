@@ -8,7 +8,14 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { GeneratedProject, generateProjectFromMlf } from "../../src/client/index.js";
 import { IoTimeoutError, ServerError, TransportClosedError } from "../../src/protocol/index.js";
-import { AotExecutor, RemoteRuntime, RpcClient, packetChannelOverMessages } from "../../src/rpc/index.js";
+import { Device } from "../../src/device/index.js";
+import {
+  AotExecutor,
+  RemoteRuntime,
+  RpcClient,
+  packetChannelOverMessages,
+  readTensorFile,
+} from "../../src/rpc/index.js";
 import { Session, encodeFrame } from "../../src/session/index.js";
 import { repoRoot, sharedFixture } from "../helpers/paths.js";
 import { processesRunning, survivors } from "../helpers/processes.js";
@@ -149,6 +156,33 @@ test("the yes/no keyword model runs on the host firmware and answers as TensorFl
     }
     await close();
   } finally {
+    await project.close();
+  }
+});
+
+test("an inference through the device API is one transport round trip on our firmware, with run()'s outputs", async (t) => {
+  const mlf = sharedFixture(t, "yes-no-kws-aot-v5", "model.tar");
+  const samples = sharedFixture(t, "kws-samples");
+  if (!mlf || !samples || !ready(t)) return;
+  const dir = join(scratch, "kws-pipelined");
+  await (await generateProjectFromMlf(hostTemplate, dir, mlf, {})).close();
+  const sent: string[] = [];
+  const project = await GeneratedProject.open(dir, {
+    onRequestWritten: (line) => void sent.push((JSON.parse(line) as { method: string }).method),
+  });
+  const device = await Device.open(project, { build: "auto", flash: false });
+  try {
+    const model = await device.loadModel();
+    for (const name of ["yes", "no", "silence", "unknown"]) {
+      const input = await readTensorFile(join(samples, `${name}.bin`), model.model.inputs[0]!);
+      const { outputs: stepwise } = await model.run([input]);
+      sent.length = 0;
+      const pipelined = await model.infer([input]);
+      assert.deepEqual(sent, ["write_transport", "read_transport"], `${name}: requests of one inference`);
+      assert.deepEqual(pipelined, stepwise, `${name}: infer() and run() agree`);
+    }
+  } finally {
+    await device.close();
     await project.close();
   }
 });

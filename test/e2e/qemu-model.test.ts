@@ -1,6 +1,6 @@
 // A real TVM model on an emulated Cortex-M: the yes/no keyword-spotting MLF (AOT, int8, C
 // sources) in a qemu-cortex-m project per board, built with arm-none-eabi-gcc and run under QEMU
-// through the device API (openDevice → loadModel → run) on the four recorded samples; outputs
+// through the device API (openDevice → loadModel → run, and infer pipelined) on the four recorded samples; outputs
 // match TensorFlow's, and the firmware carries the build stamp of the build that made it.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -63,6 +63,12 @@ test("the yes/no keyword model runs on every emulated board and matches TensorFl
           const input = await readTensorFile(join(samples, `${name}.bin`), model.model.inputs[0]!);
           const { outputs } = await model.run({ Reshape_1: input });
           const out = outputs[0]!;
+          // The same inference pipelined over the UART (input, run and output in one burst).
+          assert.deepEqual(
+            await model.infer({ Reshape_1: input }),
+            outputs,
+            `${board} ${name}: infer() agrees`,
+          );
           const got = Array.from(new Int8Array(out.data.buffer, out.data.byteOffset, out.data.length));
           assert.equal(got.length, want.length);
           got.forEach((value, i) =>

@@ -55,6 +55,9 @@ class FakeDevice implements PacketChannel {
   private nextGlobal = 0n;
   private nextModuleFn = 0n;
   kernelCalls: string[] = [];
+  /** Sizes of the bursts sent through requestMany. */
+  readonly bursts: number[] = [];
+  failRuns = false;
   aotCreated = false;
   aotRuns = 0;
 
@@ -191,6 +194,7 @@ class FakeDevice implements PacketChannel {
     this.moduleFunction(m, "get_output", () => this.ndarray(output));
     this.moduleFunction(m, "run", (a) => {
       this.expectCodes(a, [], "run");
+      if (this.failRuns) throw new DeviceException("run failed: test double told to fail");
       this.aotRuns += 1;
       const [x, y] = inputs.map((t) => new Int8Array(this.view(t).slice().buffer));
       this.view(output).set(new Uint8Array(Int8Array.from(x!, (v, k) => v + y![k]!).buffer));
@@ -306,6 +310,14 @@ class FakeDevice implements PacketChannel {
     } finally {
       this.inFlight -= 1;
     }
+  }
+
+  /** As a session serves a burst: each message in turn, every reply in order. */
+  async requestMany(packets: readonly Uint8Array[]): Promise<Uint8Array[]> {
+    this.bursts.push(packets.length);
+    const replies: Uint8Array[] = [];
+    for (const packet of packets) replies.push(await this.request(packet));
+    return replies;
   }
 
   shutdowns = 0;
@@ -930,4 +942,60 @@ test("when a request and its clean-up both fail on the device, the request's err
     assert.match(e.message, /copy refused: bad address/);
     return true;
   });
+});
+
+test("AOT infer: to our runtime, the inputs, run and outputs go out in bursts and give the three-step outputs", async () => {
+  const { runtime, device } = setup();
+  device.global("microtvm.rpc.max_packet_size", () => [Arg.int(0), Arg.int(2048 - 11)]);
+  const aot = await AotExecutor.create(runtime, { moduleName: "default" });
+  const a = { dtype: "int8", shape: [1, 2], data: Uint8Array.of(2, 3) };
+  const b = { dtype: "int8", shape: [1, 2], data: Uint8Array.of(4, 0xfc) };
+  await aot.setInput(0, a);
+  await aot.setInput(1, b);
+  await aot.run();
+  const stepwise = await aot.getOutputs();
+  const before = device.requests.length;
+  device.bursts.length = 0;
+  const outputs = await aot.infer([a, { ...b, data: Uint8Array.of(5, 0xfc) }]);
+  assert.deepEqual(stepwise[0]!.data, Uint8Array.of(6, 0xff));
+  assert.deepEqual(outputs, [{ dtype: "int8", shape: [1, 2], data: Uint8Array.of(7, 0xff) }]);
+  assert.deepEqual(
+    device.requests.slice(before).map((r) => r.kind),
+    ["copyToRemote", "copyToRemote", "callFunc", "copyFromRemote"],
+  );
+  // 62 + 24 bytes follow the first copy; the 68-byte output copy would pass 100, so it goes
+  // alone after the burst (a single request, not a burst).
+  assert.deepEqual(device.bursts, [3]);
+});
+
+test("AOT infer to a device without microtvm.rpc.max_packet_size (TVM's CRT): one request at a time", async () => {
+  const { runtime, device } = setup();
+  const aot = await AotExecutor.create(runtime, { moduleName: "default" });
+  const outputs = await aot.infer([Uint8Array.of(2, 3), Uint8Array.of(4, 0xfc)]);
+  assert.deepEqual(outputs[0]!.data, Uint8Array.of(6, 0xff));
+  assert.deepEqual(device.bursts, [], "requestMany is never used");
+  assert.equal(device.maxInFlight, 1);
+});
+
+test("AOT infer: a request failing inside a burst stops the pipeline after that burst, and the client stays in step", async () => {
+  const { runtime, device } = setup();
+  device.global("microtvm.rpc.max_packet_size", () => [Arg.int(0), Arg.int(2048 - 11)]);
+  const aot = await AotExecutor.create(runtime, { moduleName: "default" });
+  await aot.infer([Uint8Array.of(1, 1), Uint8Array.of(1, 1)]);
+  device.failRuns = true;
+  const before = device.requests.length;
+  await assert.rejects(aot.infer([Uint8Array.of(2, 3), Uint8Array.of(4, 0xfc)]), (error: unknown) => {
+    assert.ok(error instanceof RpcDeviceError, String(error));
+    assert.match((error as Error).message, /CallFunc run.*run failed: test double told to fail/s);
+    return true;
+  });
+  assert.deepEqual(
+    device.requests.slice(before).map((r) => r.kind),
+    ["copyToRemote", "copyToRemote", "callFunc"],
+    "the output copy after the failed burst is not sent",
+  );
+  device.failRuns = false;
+  const [out] = await aot.infer([Uint8Array.of(2, 3), Uint8Array.of(4, 0xfc)]);
+  assert.deepEqual(out!.data, Uint8Array.of(6, 0xff), "the next inference reads its own replies");
+  await assert.rejects(aot.infer([Uint8Array.of(1)]), /the model has 2 inputs, 1 were given/);
 });

@@ -103,10 +103,9 @@ export async function runSamplesInSession(
   });
   try {
     const session = await device.loadModel(model);
-    const runner = { run: (inputs: Parameters<typeof session.run>[0]) => session.run(inputs) };
     const run = await progress.step(
       `running ${samples.length} sample${samples.length === 1 ? "" : "s"} of ${model.name} (${model.executor} executor) in one session`,
-      () => runSamples(runner, samples),
+      () => runSamples(session, samples),
     );
     return { run, built: device.build.built, firmware: device.firmware! };
   } finally {
