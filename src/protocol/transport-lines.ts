@@ -10,7 +10,8 @@ import { b85decode, b85EncodedLength, b85encodeInto } from "./base85.js";
 
 // JSON whitespace ("\n" ends a line, so it is not inside one).
 const S = "[ \\t\\r]*";
-const NUMBER = "-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?";
+/** A non-negative JSON number (a negative timeout, and its -0, is left to the general parse). */
+const NUMBER = "(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?";
 /** Ids up to 15 digits: exact as doubles, so the reply echoes them unchanged. */
 const ID = "(0|[1-9][0-9]{0,14})";
 /** A JSON string with no escapes and no control characters: its text is its value. */
@@ -22,7 +23,7 @@ function member(name: string, value: string): string {
 
 function request(method: string, params: string): RegExp {
   return new RegExp(
-    `^\\{${member("jsonrpc", '"2\\.0"')},${member("method", `"${method}"`)},${S}"params"${S}:${S}\\{${params}\\}${S},${member("id", ID)}\\}${S}$`,
+    `^${S}\\{${member("jsonrpc", '"2\\.0"')},${member("method", `"${method}"`)},${S}"params"${S}:${S}\\{${params}\\}${S},${member("id", ID)}\\}${S}$`,
   );
 }
 const TIMEOUT = member("timeout_sec", `(null|${NUMBER})`);
@@ -87,10 +88,10 @@ export function readTransportRequestLine(n: number, timeoutSec: number | null, i
 }
 
 const READ_REPLY = new RegExp(
-  `^\\{${member("jsonrpc", '"2\\.0"')},${member("id", ID)},${S}"result"${S}:${S}\\{${member("data", PLAIN_STRING)}\\}${S}\\}${S}$`,
+  `^${S}\\{${member("jsonrpc", '"2\\.0"')},${member("id", ID)},${S}"result"${S}:${S}\\{${member("data", PLAIN_STRING)}\\}${S}\\}${S}$`,
 );
 const NULL_REPLY = new RegExp(
-  `^\\{${member("jsonrpc", '"2\\.0"')},${member("id", ID)},${member("result", "null")}\\}${S}$`,
+  `^${S}\\{${member("jsonrpc", '"2\\.0"')},${member("id", ID)},${member("result", "null")}\\}${S}$`,
 );
 
 /**

@@ -9,6 +9,13 @@ import { createMemoryChannelPair, createStreamChannel } from "../../src/channel/
 import {
   LineDecoder,
   LineTooLongError,
+  bindParams,
+  isNullReply,
+  matchReadTransportReply,
+  matchTransportRequest,
+  readTransportRequestLine,
+  validateRequest,
+  writeTransportRequestLine,
   b85EncodedLength,
   b85decode,
   b85encode,
@@ -130,6 +137,143 @@ test("JSON strings: the scanners and the plain-ASCII shortcut match JSON.parse a
     samples.map((s) => pyJsonString(s)),
     want,
   );
+});
+
+/** What the general path makes of a transport request line: method, id and plain params. */
+function generalParse(line: string): { method: string; id: unknown; params: Record<string, unknown> } {
+  const request = validateRequest(parseJsonExact(line));
+  const bound = bindParams(request.method, request.params as Map<string, never>);
+  const params = Object.fromEntries(
+    Object.entries(bound.params).map(([k, v]) => [k, v !== null && typeof v === "object" ? Number(v) : v]),
+  );
+  return { method: bound.method, id: request.id, params };
+}
+
+const spacing = fc.constantFrom("", " ", "  ", "\t");
+const timeoutText = fc.oneof(
+  fc.constant("null"),
+  fc.nat({ max: 100_000 }).map(String),
+  fc.double({ min: 0, max: 1e6, noNaN: true }).map(String),
+  fc.constantFrom("0.5", "1e3", "2E-2", "0.0"),
+);
+
+test("transport requests: the quick match gives what the general parse gives, in any spacing", () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.nat({ max: 999_999_999_999_999 }),
+      fc.nat({ max: 1 << 20 }),
+      timeoutText,
+      fc.array(spacing, { minLength: 16, maxLength: 16 }),
+      fc.boolean(),
+      (bytes, id, n, timeout, ws, write) => {
+        const w = (i: number) => ws[i]!.replace("\\t", "\t");
+        const params = write
+          ? `{${w(0)}"data"${w(1)}:${w(2)}"${b85encode(bytes)}"${w(3)},${w(4)}"timeout_sec":${w(5)}${timeout}${w(6)}}`
+          : `{${w(0)}"n":${w(1)}${n},${w(4)}"timeout_sec"${w(5)}:${timeout}${w(6)}}`;
+        const method = write ? "write_transport" : "read_transport";
+        const line = `${w(7)}{${w(8)}"jsonrpc"${w(9)}:${w(10)}"2.0",${w(11)}"method":"${method}",${w(12)}"params":${w(13)}${params},"id"${w(14)}:${id}}${w(15)}`;
+        const quick = matchTransportRequest(line);
+        const general = generalParse(line);
+        assert.ok(quick !== undefined, line.slice(0, 120));
+        assert.equal(quick.method, general.method);
+        assert.equal(quick.id, general.id);
+        assert.equal(quick.timeoutSec, general.params.timeout_sec);
+        if (quick.method === "write_transport") assert.deepEqual(quick.data, bytes);
+        else assert.equal(quick.n, general.params.n);
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
+test("transport requests: lines the quick match cannot vouch for go to the general parse", () => {
+  const data = b85encode(pattern(40, 1));
+  const ok = `{"jsonrpc": "2.0", "method": "write_transport", "params": {"data": "${data}", "timeout_sec": 5}, "id": 3}`;
+  assert.deepEqual(matchTransportRequest(ok), {
+    method: "write_transport",
+    id: 3,
+    data: pattern(40, 1),
+    timeoutSec: 5,
+  });
+  const declined = [
+    ok.replace('"id": 3', '"id": "3"'), // a string id
+    ok.replace('"id": 3', '"id": -3'),
+    ok.replace('"id": 3', '"id": 1234567890123456'), // past what a double holds exactly
+    ok.replace('"id": 3', '"id": 03'),
+    ok.replace('"timeout_sec": 5', '"timeout_sec": true'),
+    ok.replace('"timeout_sec": 5', '"timeout_sec": 1e999'),
+    ok.replace('"timeout_sec": 5', '"timeout_sec": -0'),
+    ok.replace('"timeout_sec": 5', '"timeout_sec": 5, "extra": 1'),
+    ok.replace('"timeout_sec": 5}', '"timeout_sec": 5, "timeout_sec": 6}'), // a duplicate key
+    ok.replace(`"data": "${data}", "timeout_sec": 5`, `"timeout_sec": 5, "data": "${data}"`), // key order
+    ok.replace(data, `\\u0030${data.slice(1)}`), // an escape
+    ok.replace(data, "~~~~~"), // base85 overflow
+    ok.replace(data, `${data}`), // a control character
+    ok.replace('"2.0"', '"2.0 "'),
+    `${ok} x`,
+    ok.replace('"id": 3}', '"id": 3'),
+    '{"jsonrpc": "2.0", "method": "read_transport", "params": {"n": 1.0, "timeout_sec": 0}, "id": 1}',
+    '{"jsonrpc": "2.0", "method": "read_transport", "params": {"n": -1, "timeout_sec": 0}, "id": 1}',
+    '{"jsonrpc": "2.0", "method": "build", "params": {"options": {}}, "id": 1}',
+  ];
+  declined.forEach((line, i) =>
+    assert.equal(matchTransportRequest(line), undefined, `declined[${i}]: ${line}`),
+  );
+});
+
+test("transport request lines built as bytes are JSON.stringify's, byte for byte", () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: null }),
+      fc.nat(),
+      (bytes, timeoutSec, id) => {
+        const params = { data: b85encode(bytes), timeout_sec: timeoutSec };
+        assert.equal(
+          Buffer.from(writeTransportRequestLine(bytes, timeoutSec, id)).toString("latin1"),
+          JSON.stringify({ jsonrpc: "2.0", method: "write_transport", params, id }),
+        );
+        assert.equal(
+          readTransportRequestLine(bytes.length + 1, timeoutSec, id),
+          JSON.stringify({
+            jsonrpc: "2.0",
+            method: "read_transport",
+            params: { n: bytes.length + 1, timeout_sec: timeoutSec },
+            id,
+          }),
+        );
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test("transport replies: the quick match reads ours and json.dumps's, and declines errors and other ids", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat({ max: 999_999_999 }), (bytes, id) => {
+      const result = { data: b85encode(bytes) };
+      for (const line of [
+        pyJsonDumps({ jsonrpc: "2.0", id, result }),
+        JSON.stringify({ jsonrpc: "2.0", id, result }),
+      ]) {
+        assert.deepEqual(matchReadTransportReply(line, id), bytes);
+        assert.equal(matchReadTransportReply(line, id + 1), undefined);
+      }
+      assert.equal(isNullReply(pyJsonDumps({ jsonrpc: "2.0", id, result: null }), id), true);
+      assert.equal(isNullReply(JSON.stringify({ jsonrpc: "2.0", id, result: null }), id), true);
+      assert.equal(isNullReply(pyJsonDumps({ jsonrpc: "2.0", id, result: null }), id + 1), false);
+    }),
+    { numRuns: 300 },
+  );
+  const error = pyJsonDumps({ jsonrpc: "2.0", id: 4, error: { code: -32000, message: "m", data: null } });
+  assert.equal(matchReadTransportReply(error, 4), undefined);
+  assert.equal(isNullReply(error, 4), false);
+  assert.equal(
+    matchReadTransportReply('{"jsonrpc": "2.0", "id": 4, "result": {"data": "~~~~~"}}', 4),
+    undefined,
+  );
+  assert.equal(isNullReply('{"jsonrpc": "2.0", "id": 4, "result": null, "x": 1}', 4), false);
 });
 
 test("line decoder: megabyte lines across 64 KiB chunks, mixed with short lines and \\r\\n splits", () => {
