@@ -1,7 +1,7 @@
 // Channels over Node streams and raw file descriptors (the pipes a Project API client passes
 // as --read-fd / --write-fd).
 
-import { createReadStream, createWriteStream, fstatSync } from "node:fs";
+import { createReadStream, createWriteStream, fstatSync, writeSync } from "node:fs";
 import { Socket } from "node:net";
 import type { OnReadOpts, SocketConstructorOpts } from "node:net";
 import type { Readable, Writable } from "node:stream";
@@ -20,6 +20,10 @@ const readsIntoFixedBuffer = new WeakSet<Socket>();
 const MAX_SCRATCH_BYTES = 4 * 1024 * 1024;
 // How long close() waits for buffered output to drain before dropping it.
 const CLOSE_DRAIN_MS = 2000;
+// Lines given as bytes up to this size are copied next to their "\n" and written in one piece;
+// longer ones go out as two pieces in one writev, without the copy.
+const MAX_COPIED_LINE_BYTES = 64 * 1024;
+const RESOLVED = Promise.resolve();
 
 class StreamChannel implements Channel {
   private readonly queue = new LineQueue();
@@ -31,10 +35,17 @@ class StreamChannel implements Channel {
   private scratchBusy = false;
   private readPaused = false;
 
+  /**
+   * @param writeFd the descriptor under `writable`, when it is a pipe or socket of our own: a
+   *   line is then written to it at once with writeSync whenever nothing is queued in the stream,
+   *   which spares the stream machinery (a reply's share of a round trip). The descriptor is
+   *   non-blocking, so a full pipe writes what fits and the stream takes the rest, in order.
+   */
   constructor(
     private readonly readable: Readable,
     private readonly writable: Writable,
     opts: ChannelOptions,
+    private readonly writeFd?: number,
   ) {
     this.decoder = new LineDecoder(opts);
     this.reusesScratch = writable instanceof Socket;
@@ -95,7 +106,27 @@ class StreamChannel implements Channel {
     if (this.writeError) return Promise.reject(this.writeError);
     if (this.closed || this.writable.destroyed || this.writable.writableEnded)
       return Promise.reject(Object.assign(new Error("write after close"), { code: "EPIPE" }));
-    const bytes = typeof line === "string" ? this.encodeLine(line) : line;
+    const whole = typeof line === "string" || line.length <= MAX_COPIED_LINE_BYTES;
+    let bytes: Uint8Array =
+      typeof line === "string" ? this.encodeLine(line) : whole ? this.withNewline(line) : line;
+    if (whole && this.writeFd !== undefined && this.writable.writableLength === 0) {
+      let written: number;
+      try {
+        written = writeSync(this.writeFd, bytes);
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== "EAGAIN") {
+          if (bytes.buffer === this.scratch?.buffer) this.scratchBusy = false;
+          this.writeError ??= e as Error;
+          return Promise.reject(e as Error);
+        }
+        written = 0;
+      }
+      if (written === bytes.length) {
+        if (bytes.buffer === this.scratch?.buffer) this.scratchBusy = false;
+        return RESOLVED;
+      }
+      bytes = bytes.subarray(written);
+    }
     return new Promise((resolve, reject) => {
       const done = (err: Error | null | undefined) => {
         if (bytes.buffer === this.scratch?.buffer) this.scratchBusy = false;
@@ -104,9 +135,9 @@ class StreamChannel implements Channel {
           reject(err);
         } else resolve();
       };
-      // One write per line so a reader never sees a reply without its terminator for long;
-      // given bytes and the terminator go out corked together, as one writev.
-      if (typeof line === "string") this.writable.write(bytes, done);
+      // One write per line so a reader never sees a reply without its terminator for long; a
+      // long line given as bytes and its terminator go out corked together, as one writev.
+      if (whole) this.writable.write(bytes, done);
       else {
         this.writable.cork();
         this.writable.write(bytes);
@@ -114,6 +145,17 @@ class StreamChannel implements Channel {
         this.writable.uncork();
       }
     });
+  }
+
+  /** `line` and "\n" in one buffer (the scratch buffer when it is free, as for strings). */
+  private withNewline(line: Uint8Array): Uint8Array {
+    const out = (this.scratchFor(line.length + 1) ?? Buffer.allocUnsafe(line.length + 1)).subarray(
+      0,
+      line.length + 1,
+    );
+    out.set(line);
+    out[line.length] = 0x0a;
+    return out;
   }
 
   /**
@@ -125,22 +167,33 @@ class StreamChannel implements Channel {
   private encodeLine(line: string): Buffer {
     if (!this.reusesScratch || this.scratchBusy || line.length > MAX_SCRATCH_BYTES)
       return Buffer.from(`${line}\n`, "utf8");
-    let scratch = this.scratch;
     // UTF-8 needs at most 3 bytes per UTF-16 unit; measure exactly only when that bound is too big.
-    if (!scratch || scratch.length < line.length * 3 + 1) {
-      const needed = Buffer.byteLength(line, "utf8") + 1;
-      if (needed > MAX_SCRATCH_BYTES) return Buffer.from(`${line}\n`, "utf8");
-      if (!scratch || scratch.length < needed) {
-        scratch = Buffer.allocUnsafeSlow(
-          Math.min(MAX_SCRATCH_BYTES, Math.max(needed, 2 * (scratch?.length ?? 0), 4096)),
-        );
-        this.scratch = scratch;
-      }
-    }
+    const bound = line.length * 3 + 1;
+    const scratch =
+      this.scratch && this.scratch.length >= bound
+        ? this.scratchFor(bound)
+        : this.scratchFor(Buffer.byteLength(line, "utf8") + 1);
+    if (!scratch) return Buffer.from(`${line}\n`, "utf8");
     const length = scratch.write(line, 0, "utf8");
     scratch[length] = 0x0a;
-    this.scratchBusy = true;
     return scratch.subarray(0, length + 1);
+  }
+
+  /**
+   * The scratch buffer (at least `size` bytes, marked busy until the write that uses it is
+   * done), or undefined when there is none to use: not a socket, busy, or `size` too large.
+   */
+  private scratchFor(size: number): Buffer | undefined {
+    if (!this.reusesScratch || this.scratchBusy || size > MAX_SCRATCH_BYTES) return undefined;
+    let scratch = this.scratch;
+    if (!scratch || scratch.length < size) {
+      scratch = Buffer.allocUnsafeSlow(
+        Math.min(MAX_SCRATCH_BYTES, Math.max(size, 2 * (scratch?.length ?? 0), 4096)),
+      );
+      this.scratch = scratch;
+    }
+    this.scratchBusy = true;
+    return scratch;
   }
 
   async close(): Promise<void> {
@@ -189,7 +242,12 @@ export function createFdChannel(readFd: number, writeFd: number, opts: ChannelOp
     ? new Socket({ fd: writeFd, readable: false, writable: true, allowHalfOpen: true })
     : createWriteStream("", { fd: writeFd, autoClose: true });
   if (!isPipeLike(readFd)) {
-    return new StreamChannel(createReadStream("", { fd: readFd, autoClose: true }), writable, opts);
+    return new StreamChannel(
+      createReadStream("", { fd: readFd, autoClose: true }),
+      writable,
+      opts,
+      writable instanceof Socket ? writeFd : undefined,
+    );
   }
   // A pipe reads into one reused buffer: a megabyte request then costs no allocation per read.
   // `onread` is a constructor option since Node 12.1, but missing from the constructor's typings.
@@ -205,6 +263,11 @@ export function createFdChannel(readFd: number, writeFd: number, opts: ChannelOp
   };
   const readable = new Socket(socketOptions);
   readsIntoFixedBuffer.add(readable);
-  const channel = new StreamChannel(readable, writable, opts);
+  const channel = new StreamChannel(
+    readable,
+    writable,
+    opts,
+    writable instanceof Socket ? writeFd : undefined,
+  );
   return channel;
 }
