@@ -216,13 +216,7 @@ export class ProjectApiClient {
 
   /** read_transport: 1..n bytes, IoTimeoutError when none arrive within `timeoutSec` (null: wait). */
   async readTransport(n: number, timeoutSec: number | null): Promise<Uint8Array> {
-    const request = readRequest(n, timeoutSec, this.transportLimit(timeoutSec));
-    const run = this.queue.then(
-      () => this.exchangeAll([request]),
-      () => this.exchangeAll([request]),
-    );
-    this.queue = run.catch(() => {});
-    const [reply] = await run;
+    const [reply] = await this.enqueue([readRequest(n, timeoutSec, this.transportLimit(timeoutSec))]);
     if (reply!.error !== undefined) throw reply!.error;
     return readTransportData(reply!.result);
   }
@@ -244,30 +238,20 @@ export class ProjectApiClient {
       writeRequest(data, writeTimeoutSec, this.transportLimit(writeTimeoutSec)),
       readRequest(n, readTimeoutSec, this.transportLimit(readTimeoutSec)),
     ];
-    const exchange = async (): Promise<Uint8Array | { readError: unknown }> => {
-      const [written, read] = await this.exchangeAll(requests);
-      if (written.error !== undefined) throw written.error;
-      if (read.error !== undefined) return { readError: read.error };
+    return this.enqueue(requests).then(([written, read]) => {
+      if (written!.error !== undefined) throw written!.error;
+      if (read!.error !== undefined) return { readError: read!.error };
       try {
-        return readTransportData(read.result);
+        return readTransportData(read!.result);
       } catch (error) {
         return { readError: error };
       }
-    };
-    const run = this.queue.then(exchange, exchange);
-    this.queue = run.catch(() => {});
-    return run;
+    });
   }
 
   /** write_transport: all of `data` or an error (IoTimeoutError, TransportClosedError). */
   async writeTransport(data: Uint8Array, timeoutSec: number | null): Promise<void> {
-    const request = writeRequest(data, timeoutSec, this.transportLimit(timeoutSec));
-    const run = this.queue.then(
-      () => this.exchangeAll([request]),
-      () => this.exchangeAll([request]),
-    );
-    this.queue = run.catch(() => {});
-    const [reply] = await run;
+    const [reply] = await this.enqueue([writeRequest(data, timeoutSec, this.transportLimit(timeoutSec))]);
     if (reply!.error !== undefined) throw reply!.error;
   }
 
@@ -280,11 +264,18 @@ export class ProjectApiClient {
    * Sends any method with any params and returns the raw `result`. The typed methods use this;
    * it is public for tools that probe servers (conformance) and for tests.
    */
-  call(method: string, params: unknown, timeoutMs?: number): Promise<unknown> {
-    const limit = timeoutMs ?? this.timeouts[method] ?? this.timeouts.default!;
+  async call(method: string, params: unknown, timeoutMs?: number): Promise<unknown> {
+    const timeout = timeoutMs ?? this.timeouts[method] ?? this.timeouts.default!;
+    const [reply] = await this.enqueue([{ method, params, timeoutMs: timeout }]);
+    if (reply!.error !== undefined) throw reply!.error;
+    return reply!.result;
+  }
+
+  /** exchangeAll, once every call queued before has finished (the protocol is lock-step). */
+  private enqueue(requests: readonly Request[]): Promise<{ result?: unknown; error?: unknown }[]> {
     const run = this.queue.then(
-      () => this.exchange(method, params, limit),
-      () => this.exchange(method, params, limit),
+      () => this.exchangeAll(requests),
+      () => this.exchangeAll(requests),
     );
     this.queue = run.catch(() => {});
     return run;
@@ -324,12 +315,6 @@ export class ProjectApiClient {
   private transportLimit(timeoutSec: number | null): number {
     if (timeoutSec === null || !Number.isFinite(timeoutSec)) return this.timeouts.build!;
     return Math.max(0, timeoutSec) * 1000 + this.marginMs;
-  }
-
-  private async exchange(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
-    const [reply] = await this.exchangeAll([{ method, params, timeoutMs }]);
-    if (reply!.error !== undefined) throw reply!.error;
-    return reply!.result;
   }
 
   /**

@@ -80,9 +80,11 @@ static void handle_message(void* ctx, const uint8_t* body, size_t len) {
     __asm__ volatile("udf #0");
   }
   if (len == 5 && starts_with(body, len, "reset")) {
+    /* The log goes first: the host stops reading at the TerminateSession, and its next open()
+     * starts from a clean unframer, which would drop a log frame it had only half read. */
+    check(mtvm_session_send_log(session, "echo firmware restarted"));
     mtvm_framer_reset(&session->framer);
     check(mtvm_session_initialize(session, random_nonce()));
-    check(mtvm_session_send_log(session, "echo firmware restarted"));
     return;
   }
   if (len == 5 && starts_with(body, len, "noise")) {
