@@ -374,15 +374,22 @@ test("fd channel over pipes: many lines and megabyte lines come back intact", as
   let stderr = "";
   child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
   const ch = createStreamChannel(child.stdio[4] as never, child.stdio[3] as never);
-  const lines = [
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const lines: (string | Uint8Array)[] = [
     ...Array.from({ length: 300 }, (_, i) => `short ${i} ☃`),
     b85encode(pattern(1 << 20, 8)),
     "after",
     `${"é".repeat(200_000)}`,
+    // Lines given as bytes: one copied next to its "\n", one long enough to go out as a writev.
+    encode("bytes ☃"),
+    encode(b85encode(pattern(100_000, 9))),
+    "last",
   ];
-  // Everything is written before anything is read, so the child's queue fills and it pauses.
+  // Everything is written before anything is read, so the pipes fill: the child's writes are
+  // cut short and the rest waits in its socket, in order, and its reading pauses.
   await Promise.all(lines.map((l) => ch.writeLine(l)));
-  for (const want of lines) assert.equal(await ch.readLine(), want);
+  for (const want of lines)
+    assert.equal(await ch.readLine(), typeof want === "string" ? want : new TextDecoder().decode(want));
   await ch.close();
   const code = await new Promise((resolve) => child.on("exit", resolve));
   assert.equal(code, 0, stderr);
