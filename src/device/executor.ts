@@ -25,8 +25,11 @@ export interface ModelExecutor {
   setInput(index: number, tensor: HostTensor): Promise<void>;
   run(): Promise<void>;
   getOutputs(): Promise<HostTensor[]>;
-  /** Every input in, one run, every output back, in as few round trips as the device allows. */
-  infer(inputs: readonly HostTensor[]): Promise<HostTensor[]>;
+  /**
+   * Every input in, one run, every output back, in fewer round trips than the steps apart.
+   * Absent where there is nothing to save (the graph's kernels are host-driven calls).
+   */
+  infer?(inputs: readonly HostTensor[]): Promise<HostTensor[]>;
   /**
    * Device time per inference: `repeat` repetitions of `number` inferences each, timed on the
    * device by runtime.RPCTimeEvaluator.
@@ -77,12 +80,6 @@ class GraphModelExecutor implements ModelExecutor {
   }
   getOutputs(): Promise<HostTensor[]> {
     return this.executor.getOutputs();
-  }
-  /** The graph's kernels are host-driven calls, one after another: nothing to pipeline. */
-  async infer(inputs: readonly HostTensor[]): Promise<HostTensor[]> {
-    for (const [index, tensor] of inputs.entries()) await this.setInput(index, tensor);
-    await this.run();
-    return this.getOutputs();
   }
   /**
    * The graph runs on the host, so no single device function covers an inference. Each kernel is

@@ -3,7 +3,7 @@ import { withCleanup } from "./cleanup.js";
 import { Arg } from "./codec.js";
 import { formatDType, parseDType, dtypeEquals, storageBytes } from "../dtype/index.js";
 import { formatShape } from "./device.js";
-import type { PipelinedRequest } from "./client.js";
+import type { PipelinedRequest, RpcReturn } from "./client.js";
 import { RpcProtocolError, RpcUsageError } from "./errors.js";
 import { RemoteFunction, RemoteModule, RemoteNDArray, type RemoteRuntime } from "./remote.js";
 import type { HostTensor } from "./tensors.js";
@@ -258,11 +258,7 @@ export class AotExecutor {
     const call = client.callRequest(this.fns.run.handle, [], `CallFunc ${this.fns.run.name}`);
     requests.push({
       ...call,
-      read: (reply) => {
-        const result = call.read(reply);
-        if (result.type !== "null" && !(result.type === "int" && result.value === 0n))
-          throw new RpcProtocolError(`run returned ${result.type}; expected Null`);
-      },
+      read: (reply) => checkRunReturn(call.read(reply)),
     });
     const outputs: HostTensor[] = [];
     for (let j = 0; j < this.numOutputs; j++) {
@@ -277,9 +273,7 @@ export class AotExecutor {
 
   /** Runs one inference (`run()`). */
   async run(): Promise<void> {
-    const result = await this.fns.run.call();
-    if (result !== null && result !== 0n)
-      throw new RpcProtocolError(`run returned ${String(result)}; expected Null`);
+    checkRunReturn(await this.fns.run.callRaw([]));
   }
 
   /** Copies output `index` back: a chunked copy from the array `get_output(Int j)` returned (fetched on first use). */
@@ -324,4 +318,14 @@ export class AotExecutor {
       await fn?.free();
     await this.module.free();
   }
+}
+
+/** `run` returns Null (or a zero); anything else means the executor did not run as asked. */
+function checkRunReturn(result: RpcReturn): void {
+  if (result.type === "null") return;
+  const value = "value" in result && typeof result.value === "bigint" ? result.value : undefined;
+  if (value === 0n && (result.type === "int" || result.type === "uint" || result.type === "handle")) return;
+  throw new RpcProtocolError(
+    `run returned ${result.type}${value === undefined ? "" : ` ${value}`}; expected Null`,
+  );
 }

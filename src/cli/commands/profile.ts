@@ -24,7 +24,7 @@ import { addProjectOptionFlag, addServerFlags, collectRepeated, type ServerFlags
 import { formatTable, printJson, roundTo } from "../output.js";
 import { cancellable } from "../cancel.js";
 import { parseFillMode, resolveInputs } from "../inference/inputs.js";
-import { buildMode, deviceRunError, ServerLog } from "../inference/samples-session.js";
+import { buildMode, deviceOpenOptions, deviceRunError, ServerLog } from "../inference/samples-session.js";
 import {
   addDeviceTargetFlags,
   openRunProject,
@@ -212,15 +212,13 @@ async function profileWithSignal(
     const model = await loadProjectModel(project, flags.model);
     const inputs = await resolveInputs(flags.input ?? [], model.inputs, flags.fillMode);
     const p = project;
-    session = await Device.open(p, {
-      options,
-      build: buildMode(flags.build),
-      step: (what, work) => progress.step(what, work),
-      onBuildSkipped: (reason) => progress.log(`not building ${target.dir}: ${reason}`),
-      onUnstampedFirmware: (why) => progress.log(`warning: ${why}`),
-      onLog: (text) => progress.log(`device: ${text}`),
-      ...(flags.timeout !== undefined ? { replyTimeoutSec: flags.timeout } : {}),
-    });
+    session = await Device.open(
+      p,
+      deviceOpenOptions(progress, target.dir, options, {
+        build: buildMode(flags.build),
+        timeoutSec: flags.timeout,
+      }),
+    );
     // AOT operators are named from the firmware's symbol table, read once the build is done.
     let elf;
     if (model.executor === "aot") {

@@ -33,7 +33,7 @@ import {
 import { cliErrorFrom } from "../options.js";
 import { cancellable } from "../cancel.js";
 import { parseFillMode } from "../inference/inputs.js";
-import { buildMode, deviceRunError, ServerLog } from "../inference/samples-session.js";
+import { buildMode, deviceOpenOptions, deviceRunError, ServerLog } from "../inference/samples-session.js";
 import { firmwareJson } from "../inference/firmware.js";
 import {
   addDeviceTargetFlags,
@@ -181,14 +181,11 @@ async function runWithSignal(targetArg: string, flags: RunFlags, signal: AbortSi
     if (outputDir !== undefined) checkOutputDir(outputDir);
 
     device = await Device.open(project, {
-      options,
-      build: buildMode(flags.build),
-      step: (what, work) => progress.step(what, work),
-      onBuildSkipped: (reason) => progress.log(`not building ${target.dir}: ${reason}`),
-      onLog: (text) => progress.log(`device: ${text}`),
+      ...deviceOpenOptions(progress, target.dir, options, {
+        build: buildMode(flags.build),
+        timeoutSec: flags.timeout,
+      }),
       onDrop: (text) => progress.log(`session: ${text}`),
-      onUnstampedFirmware: (why) => progress.log(`warning: ${why}`),
-      ...(flags.timeout !== undefined ? { replyTimeoutSec: flags.timeout } : {}),
     });
     const built = device.build.built;
     const firmware = device.firmware!;

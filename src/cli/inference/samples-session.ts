@@ -8,6 +8,7 @@ import {
   runSamples,
   type FirmwareIdentity,
   type InferenceModel,
+  type OpenDeviceOptions,
   type Sample,
   type SamplesRun,
 } from "../../device/index.js";
@@ -72,6 +73,28 @@ export interface SamplesSessionOptions {
   timeoutSec?: number;
 }
 
+/**
+ * Device.open options for a command: the project's options, when to build, the reply timeout,
+ * and the device's steps, skipped builds, warnings and log lines told through `progress`
+ * (`dir`: the project as the user named it).
+ */
+export function deviceOpenOptions(
+  progress: Progress,
+  dir: string,
+  options: ProjectOptions,
+  settings: SamplesSessionOptions,
+): OpenDeviceOptions {
+  return {
+    options,
+    build: settings.build,
+    step: (what, work) => progress.step(what, work),
+    onBuildSkipped: (reason) => progress.log(`not building ${dir}: ${reason}`),
+    onUnstampedFirmware: (why) => progress.log(`warning: ${why}`),
+    onLog: (text) => progress.log(`device: ${text}`),
+    ...(settings.timeoutSec !== undefined ? { replyTimeoutSec: settings.timeoutSec } : {}),
+  };
+}
+
 export interface SamplesSession {
   run: SamplesRun;
   /** Whether the project was built first. */
@@ -92,15 +115,10 @@ export async function runSamplesInSession(
   progress: Progress,
   settings: SamplesSessionOptions,
 ): Promise<SamplesSession> {
-  const device = await Device.open(project, {
-    options,
-    build: settings.build,
-    step: (what, work) => progress.step(what, work),
-    onBuildSkipped: (reason) => progress.log(`not building ${project.projectDir}: ${reason}`),
-    onUnstampedFirmware: (why) => progress.log(`warning: ${why}`),
-    onLog: (text) => progress.log(`device: ${text}`),
-    ...(settings.timeoutSec !== undefined ? { replyTimeoutSec: settings.timeoutSec } : {}),
-  });
+  const device = await Device.open(
+    project,
+    deviceOpenOptions(progress, project.projectDir, options, settings),
+  );
   try {
     const session = await device.loadModel(model);
     const run = await progress.step(
