@@ -189,7 +189,7 @@ describe("--json documents match docs/schemas", () => {
     fails(["validate", "missing", "--reference", "host"], 3, "bad_input", /does not exist/);
     const profiled = succeeds(["profile", project], "microtvm.profile/1");
     for (const o of profiled.operators as { seconds: number; share: number }[]) {
-      assertRounded(o.seconds, 7, "operator seconds to 0.1 µs");
+      assertRounded(o.seconds, 9, "operator seconds to 1 ns");
       assertRounded(o.share, 4, "shares to 0.01 %");
     }
     fails(["profile", "missing"], 3, "bad_input", /does not exist/);
