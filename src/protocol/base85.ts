@@ -3,6 +3,8 @@
 // both directions work on character codes in typed arrays: a 1 MiB payload is one allocation
 // each way, not a quarter million small strings.
 
+import { allocBytes } from "./bytes.js";
+
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
 
 const DIGIT_CODE = new Uint8Array(85);
@@ -115,7 +117,7 @@ export function b85decode(text: string): Uint8Array {
   const length = text.length;
   const whole = length - (length % 5);
   const padding = (5 - (length % 5)) % 5;
-  const out = new Uint8Array(((length + padding) / 5) * 4);
+  const out = allocBytes(((length + padding) / 5) * 4);
   let o = 0;
   for (let i = 0; i < whole; i += 5) {
     const c0 = text.charCodeAt(i);

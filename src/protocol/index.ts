@@ -21,6 +21,7 @@ export {
   isKnownErrorCode,
 } from "./errors.js";
 export type { WireError, JsonRpcErrorOptions } from "./errors.js";
+export { allocBytes, copyBytes } from "./bytes.js";
 export { b85encode, b85encodeInto, b85EncodedLength, b85decode, Base85Error } from "./base85.js";
 export {
   matchTransportRequest,

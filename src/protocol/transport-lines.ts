@@ -7,6 +7,7 @@
 // comes from the one place that reports it.
 
 import { b85decode, b85EncodedLength, b85encodeInto } from "./base85.js";
+import { allocBytes } from "./bytes.js";
 
 // JSON whitespace ("\n" ends a line, so it is not inside one).
 const S = "[ \\t\\r]*";
@@ -57,9 +58,17 @@ export function matchTransportRequest(line: string): TransportRequest | undefine
   return { method: "write_transport", id, data, timeoutSec };
 }
 
+let lastTimeout: number | null = null;
+let lastTimeoutJson = "null";
+
 /** The JSON text of a timeout as JSON.stringify writes it (null for no limit). */
 function timeoutJson(timeoutSec: number | null): string {
-  return JSON.stringify(timeoutSec);
+  // A session sends the same timeout again and again: its text is kept.
+  if (timeoutSec !== lastTimeout) {
+    lastTimeoutJson = JSON.stringify(timeoutSec);
+    lastTimeout = timeoutSec;
+  }
+  return lastTimeoutJson;
 }
 
 /**
@@ -75,7 +84,7 @@ export function writeTransportRequestLine(
 ): Uint8Array {
   const head = '{"jsonrpc":"2.0","method":"write_transport","params":{"data":"';
   const tail = `","timeout_sec":${timeoutJson(timeoutSec)}},"id":${id}}`;
-  const out = new Uint8Array(head.length + b85EncodedLength(data.length) + tail.length);
+  const out = allocBytes(head.length + b85EncodedLength(data.length) + tail.length);
   let at = asciiInto(head, out, 0);
   at = b85encodeInto(data, out, at);
   asciiInto(tail, out, at);

@@ -197,6 +197,8 @@ export function decodeCallReturn(values: readonly RpcValue[], context: string): 
 /** The host end of minRPC over a PacketChannel. */
 export class RpcClient {
   private tail: Promise<unknown> = Promise.resolve();
+  /** Requests queued or running (see inTurn). */
+  private pending = 0;
   private failure: RpcChannelError | undefined;
   private maxTransfer: Promise<number> | undefined;
   private pipelining: Promise<boolean> | undefined;
@@ -225,9 +227,20 @@ export class RpcClient {
 
   /** Sends one packet and waits for its reply, after every earlier request has finished. */
   exchange(packet: Uint8Array, operation: string): Promise<Uint8Array> {
-    const run = async (): Promise<Uint8Array> => (await this.transfer([packet], [operation]))[0]!;
-    const result = this.tail.then(run, run);
-    this.tail = result.catch(() => undefined);
+    return this.inTurn(async (): Promise<Uint8Array> => (await this.transfer([packet], [operation]))[0]!);
+  }
+
+  /**
+   * Runs `run` after every earlier request has finished: at once when none is pending (a
+   * round trip's worth of promise turns saved on every call), otherwise queued behind them.
+   */
+  private inTurn<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.pending === 0 ? run() : this.tail.then(run, run);
+    this.pending++;
+    const done = () => {
+      this.pending--;
+    };
+    this.tail = result.then(done, done);
     return result;
   }
 
@@ -281,9 +294,7 @@ export class RpcClient {
       }
       return results;
     };
-    const result = this.tail.then(run, run);
-    this.tail = result.catch(() => undefined);
-    return result;
+    return this.inTurn(run);
   }
 
   /** Sends packets (one, or a burst) and returns their replies; see exchange() for failures. */
@@ -360,7 +371,8 @@ export class RpcClient {
     operation = `CallFunc 0x${handle.toString(16)}`,
   ): Promise<RpcReturn> {
     const request = this.callRequest(handle, args, operation);
-    await this.checkFits(request.packet, operation);
+    const fits = this.checkFits(request.packet, operation);
+    if (fits) await fits;
     const reply = await this.exchangeReply(request.packet, operation);
     return request.read(reply);
   }
@@ -653,8 +665,6 @@ export class RpcClient {
       await send(encodeShutdown());
       this.failure ??= new RpcChannelError("the device was shut down with kShutdown");
     };
-    const result = this.tail.then(run, run);
-    this.tail = result.catch(() => undefined);
-    return result;
+    return this.inTurn(run);
   }
 }

@@ -152,10 +152,20 @@ function toU64(value: number | bigint, what: string): bigint {
   return big;
 }
 
+/**
+ * `size` uninitialised bytes from Node's allocation pool, as a plain Uint8Array: packets are
+ * small, and a typed array of their own (or a DataView over one) costs about a microsecond each.
+ * (src/protocol's allocBytes; minRPC does not depend on the Project API layers.)
+ */
+function poolBytes(size: number): Uint8Array {
+  const pooled = Buffer.allocUnsafe(size);
+  return new Uint8Array(pooled.buffer, pooled.byteOffset, size);
+}
+
 /** A growable little-endian byte writer. */
 export class ByteWriter {
-  private buffer = new Uint8Array(64);
-  private view = new DataView(this.buffer.buffer);
+  private buffer = poolBytes(64);
+  private view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
   private length = 0;
 
   private reserve(extra: number): number {
@@ -164,10 +174,10 @@ export class ByteWriter {
     if (needed > this.buffer.length) {
       let size = this.buffer.length * 2;
       while (size < needed) size *= 2;
-      const grown = new Uint8Array(size);
+      const grown = poolBytes(size);
       grown.set(this.buffer.subarray(0, at));
       this.buffer = grown;
-      this.view = new DataView(grown.buffer);
+      this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
     }
     this.length = needed;
     return at;
@@ -216,9 +226,16 @@ export class ByteWriter {
   get size(): number {
     return this.length;
   }
+  /** Overwrites the u64 at `at` (a length known only once the body is written). */
+  setU64(at: number, value: bigint): this {
+    this.view.setBigUint64(at, value, true);
+    return this;
+  }
   /** A copy of the bytes written so far. */
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    const out = poolBytes(this.length);
+    out.set(this.buffer.subarray(0, this.length));
+    return out;
   }
 }
 
@@ -466,9 +483,7 @@ function packet(code: number, body: (w: ByteWriter) => void): Uint8Array {
   const w = new ByteWriter();
   w.u64(0).i32(code);
   body(w);
-  const bytes = w.finish();
-  new DataView(bytes.buffer).setBigUint64(0, BigInt(bytes.length - 8), true);
-  return bytes;
+  return w.setU64(0, BigInt(w.size - 8)).finish();
 }
 
 /** Values built by hand in plain JavaScript can carry any tag; only wire-legal ones may be encoded. */

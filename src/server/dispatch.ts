@@ -156,7 +156,7 @@ async function serveTransportRequest(
   try {
     if (request.method === "write_transport") {
       await writeTransport(handler, request.data, request.timeoutSec);
-      return { reply: replyLine(request.id, "result", null), stop: false };
+      return { reply: `{"jsonrpc": "2.0", "id": ${request.id}, "result": null}`, stop: false };
     }
     const data = await readTransport(handler, request.n, request.timeoutSec);
     return { reply: data.replyBytes(request.id, allocate), stop: false };
@@ -174,7 +174,11 @@ class TransportData {
 
   /** The reply line as ASCII bytes (json.dumps output is ASCII, and so is base85). */
   replyBytes(id: PyValue, allocate: (size: number) => Uint8Array): Uint8Array {
-    const empty = replyLine(id, "result", { data: "" });
+    // An integer id (every transport request on the quick path) is written as json.dumps would.
+    const empty =
+      typeof id === "number" && Number.isSafeInteger(id)
+        ? `{"jsonrpc": "2.0", "id": ${id}, "result": {"data": ""}}`
+        : replyLine(id, "result", { data: "" });
     // `{"jsonrpc": "2.0", "id": 1, "result": {"data": ""}}`: the text goes between the quotes.
     const head = empty.length - 3;
     const out = allocate(empty.length + b85EncodedLength(this.bytes.length));

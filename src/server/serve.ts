@@ -54,10 +54,12 @@ const MAX_HELD_REPLY_CHARS = 256;
 function withHeld(held: string | undefined, reply: string | Uint8Array): string | Uint8Array {
   if (held === undefined) return reply;
   if (typeof reply === "string") return `${held}\n${reply}`;
-  const prefix = Buffer.from(`${held}\n`, "utf8");
-  const joined = new Uint8Array(prefix.length + reply.length);
-  joined.set(prefix);
-  joined.set(reply, prefix.length);
+  // Written straight into one buffer from Node's pool: no buffer of its own for the held line.
+  const size = Buffer.byteLength(held, "utf8") + 1;
+  const joined = Buffer.allocUnsafe(size + reply.length);
+  joined.write(held, 0, "utf8");
+  joined[size - 1] = 0x0a;
+  joined.set(reply, size);
   return joined;
 }
 

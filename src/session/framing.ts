@@ -7,6 +7,7 @@
  * `ff fd` through the payload. The unframer delivers a payload only after its CRC checked out;
  * corrupted, cut-off or oversized frames are dropped whole and reported through `onDrop`.
  */
+import { allocBytes } from "../protocol/index.js";
 import { CRC16_INIT, crc16Step, crc16Update } from "./crc16.js";
 
 export const ESCAPE_START = 0xff;
@@ -18,12 +19,27 @@ const START_CRC = crc16Update(CRC16_INIT, START_SEQUENCE);
 
 function escapedLength(data: Uint8Array): number {
   let n = data.length;
+  if (n < SHORT_ESCAPE_BYTES) {
+    for (let i = 0; i < data.length; i++) if (data[i] === ESCAPE_START) n++;
+    return n;
+  }
   for (let at = data.indexOf(ESCAPE_START); at !== -1; at = data.indexOf(ESCAPE_START, at + 1)) n++;
   return n;
 }
 
+/** Below this length, escaping goes byte by byte: cheaper than a search and a copy per run. */
+const SHORT_ESCAPE_BYTES = 64;
+
 /** Copies `data` into `out` at `at` with every ff doubled; runs without ff go in one copy each. */
 function putEscaped(out: Uint8Array, at: number, data: Uint8Array): number {
+  if (data.length < SHORT_ESCAPE_BYTES) {
+    for (let i = 0; i < data.length; i++) {
+      const byte = data[i]!;
+      out[at++] = byte;
+      if (byte === ESCAPE_START) out[at++] = ESCAPE_START;
+    }
+    return at;
+  }
   let from = 0;
   for (;;) {
     const ff = data.indexOf(ESCAPE_START, from);
@@ -40,10 +56,10 @@ function putEscaped(out: Uint8Array, at: number, data: Uint8Array): number {
 export function encodeFrame(payload: Uint8Array, prefix = false): Uint8Array {
   if (payload.length > 0xffffffff)
     throw new RangeError(`payload of ${payload.length} bytes exceeds the u32 length field`);
-  const length = new Uint8Array(4);
-  new DataView(length.buffer).setUint32(0, payload.length, true);
+  const n = payload.length;
+  const length = new Uint8Array([n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24]);
   const bodyLength = 2 + escapedLength(length) + escapedLength(payload);
-  const out = new Uint8Array((prefix ? 1 : 0) + bodyLength + 4);
+  const out = allocBytes((prefix ? 1 : 0) + bodyLength + 4);
   let at = 0;
   if (prefix) out[at++] = ESCAPE_NOP;
   const bodyStart = at;
@@ -224,11 +240,11 @@ export class Unframer {
       case State.Length:
         this.field[this.fieldLength++] = byte;
         if (this.fieldLength === 4) {
-          this.payloadLength = new DataView(this.field.buffer).getUint32(0, true);
+          const f = this.field;
+          this.payloadLength = (f[0]! | (f[1]! << 8) | (f[2]! << 16) | (f[3]! << 24)) >>> 0;
           this.fieldLength = 0;
           this.received = 0;
-          this.payload =
-            this.payloadLength <= this.maxPayloadBytes ? new Uint8Array(this.payloadLength) : null;
+          this.payload = this.payloadLength <= this.maxPayloadBytes ? allocBytes(this.payloadLength) : null;
           this.state = this.payloadLength === 0 ? State.Crc : State.Payload;
         }
         break;

@@ -8,6 +8,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { TransportTimeouts } from "../protocol/index.js";
+import { allocBytes, copyBytes } from "../protocol/index.js";
 import { Framer, Unframer } from "./framing.js";
 import type { FrameDrop } from "./framing.js";
 import type { ByteTransport } from "./transport.js";
@@ -54,7 +55,7 @@ export function encodeSessionMessage(
   type: number,
   body: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
-  const out = new Uint8Array(SESSION_HEADER_BYTES + body.length);
+  const out = allocBytes(SESSION_HEADER_BYTES + body.length);
   out[0] = sessionId & 0xff;
   out[1] = (sessionId >> 8) & 0xff;
   out[2] = type;
@@ -275,6 +276,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private sendWithNextRead = false;
   private closed = false;
   private readLock: Promise<unknown> = Promise.resolve();
+  private pendingReads = 0;
   /** Damaged frames dropped before the current session was established (UART junk at boot). */
   dropsBeforeEstablished = 0;
   /** Damaged frames dropped while it was established; the first fails the pending call. */
@@ -423,7 +425,8 @@ export class Session extends EventEmitter<SessionEvents> {
     } finally {
       this.sendWithNextRead = false;
       // Never leave the messages behind (receive() failed before reading): send them as send() would.
-      await this.flush(this.limit(this.timeouts.sessionEstablishedTimeoutSec)).catch(() => undefined);
+      if (this.outbox.length > 0)
+        await this.flush(this.limit(this.timeouts.sessionEstablishedTimeoutSec)).catch(() => undefined);
     }
   }
 
@@ -471,7 +474,7 @@ export class Session extends EventEmitter<SessionEvents> {
         this.emit("log", new TextDecoder().decode(event.body), event.body);
         return;
       case "message":
-        if (event.type === MessageType.normal) this.received.push(event.body.slice());
+        if (event.type === MessageType.normal) this.received.push(copyBytes(event.body));
         return;
     }
   }
@@ -559,13 +562,14 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       this.unframer.write(chunk);
       // Replies the core produced (an answer to a device-initiated Init) go out at once.
-      await this.flush(
-        this.limit(
-          this.core.established
-            ? this.timeouts.sessionEstablishedTimeoutSec
-            : this.timeouts.sessionStartTimeoutSec,
-        ),
-      );
+      if (this.outbox.length > 0)
+        await this.flush(
+          this.limit(
+            this.core.established
+              ? this.timeouts.sessionEstablishedTimeoutSec
+              : this.timeouts.sessionStartTimeoutSec,
+          ),
+        );
     }
   }
 
@@ -582,9 +586,14 @@ export class Session extends EventEmitter<SessionEvents> {
     return failure;
   }
 
+  /** Runs `fn` after earlier reads have finished: at once when none is pending. */
   private withReadLock<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.readLock.then(fn, fn);
-    this.readLock = run.catch(() => {});
+    const run = this.pendingReads === 0 ? fn() : this.readLock.then(fn, fn);
+    this.pendingReads++;
+    const done = () => {
+      this.pendingReads--;
+    };
+    this.readLock = run.then(done, done);
     return run;
   }
 }
