@@ -8,8 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ProjectApiClient, generateProjectFromMlf } from "../src/client/index.js";
-import { writeTinyMlf } from "../src/conformance/index.js";
+import { loadBuilt } from "./built.js";
+
+const { ProjectApiClient, generateProjectFromMlf } =
+  await loadBuilt<typeof import("../src/client/index.js")>("client/index");
+const { writeTinyMlf } = await loadBuilt<typeof import("../src/conformance/index.js")>("conformance/index");
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const example = join(root, "examples", "loopback-server");

@@ -10,33 +10,33 @@
 // is beside the repository (../shared/peers/tvm), next to TVM's own C++ host runtime driving the
 // same firmware in the same run. Each figure is taken twice in the one session: at its start (the
 // first calls, while V8 still interprets the JavaScript of this process and of the Project API
-// server) and steady (after a thousand more). Prints tables, then one JSON line.
+// server) and steady (over thousands more). Prints tables, then one JSON line.
 // Usage: npm run bench:inference [-- <model.tar> [<input.bin>]]
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { GeneratedProject, TemplateProject } from "../src/client/index.js";
-import { formatTable } from "../src/cli/output.js";
-import {
+import type { GeneratedProject, ProjectOptions } from "../src/client/index.js";
+import type { Device, DeviceModel, InferenceModel, Sample } from "../src/device/index.js";
+import type { HostTensor } from "../src/rpc/index.js";
+import { loadBuilt } from "./built.js";
+
+const { TemplateProject } = await loadBuilt<typeof import("../src/client/index.js")>("client/index");
+const { formatTable } = await loadBuilt<typeof import("../src/cli/output.js")>("cli/output");
+const {
+  Device: DeviceClass,
   judgeOutputs,
+  loadProjectModel,
   loadReferenceFile,
   loadSamples,
+  median,
   outputsByName,
   runSamples,
-  type Sample,
-} from "../src/device/index.js";
-import {
-  Device,
-  loadProjectModel,
-  median,
   templateDirectory,
-  type DeviceModel,
-  type InferenceModel,
-} from "../src/device/index.js";
-import { fillTensor, readTensorFile, tensorValues, type HostTensor } from "../src/rpc/index.js";
-import type { ProjectOptions } from "../src/client/index.js";
+} = await loadBuilt<typeof import("../src/device/index.js")>("device/index");
+const { fillTensor, readTensorFile, tensorValues } =
+  await loadBuilt<typeof import("../src/rpc/index.js")>("rpc/index");
 
 /** A model on an opened device (already built and flashed by the caller). */
 interface InferenceSession {
@@ -51,7 +51,7 @@ async function openSession(
   model: InferenceModel,
   options: ProjectOptions = {},
 ): Promise<InferenceSession> {
-  const device = await Device.open(project, { options, build: "never", flash: false });
+  const device = await DeviceClass.open(project, { options, build: "never", flash: false });
   const loaded = await device.loadModel(model).catch(async (error: unknown) => {
     await device.close();
     throw error;
@@ -77,10 +77,11 @@ const TRANSFER_ROUNDS = 5;
 /**
  * Steady-state figures: the same call WARM_CALLS more times in the same session, and the median
  * of the last WARM_TAKEN (once V8 has optimised the JavaScript of both Node processes, this one
- * and the Project API server). The session-start figures are the first REPEAT calls.
+ * and the Project API server). A second's worth of calls, so that a passing burst of load on a
+ * shared machine moves the median little. The session-start figures are the first REPEAT calls.
  */
-const WARM_CALLS = 1000;
-const WARM_TAKEN = 200;
+const WARM_CALLS = 3000;
+const WARM_TAKEN = 2000;
 /** Tensor copies each way before the steady transfer rate is taken (over the last WARM_COPIES_TAKEN). */
 const WARM_COPIES = 100;
 const WARM_COPIES_TAKEN = 50;
