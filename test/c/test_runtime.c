@@ -849,6 +849,43 @@ static void test_platform(void) {
     CHECK(TVMPlatformMemoryFree(c, dev) == kTvmErrorNoError, "free whole pool");
   }
 
+  {
+    /* The search starts at the lowest free page: an allocation that fills the lowest gap moves
+     * that start past every allocation after it, and a free below it moves it back, so first fit
+     * still finds every gap. An operator's alloc/free loop gets the same block each time. */
+    void* blocks[4];
+    void* got = NULL;
+    const size_t page = 256;
+    for (i = 0; i < 4; i++) {
+      CHECK(TVMPlatformMemoryAllocate(3 * page, dev, &blocks[i]) == kTvmErrorNoError,
+            "alloc hint block %u", (unsigned)i);
+    }
+    CHECK(TVMPlatformMemoryFree(blocks[0], dev) == kTvmErrorNoError, "free hint block 0");
+    for (i = 0; i < 100; i++) {
+      CHECK(TVMPlatformMemoryAllocate(4, dev, &got) == kTvmErrorNoError && got == blocks[0],
+            "alloc/free loop %u reuses the lowest gap", (unsigned)i);
+      CHECK(TVMPlatformMemoryFree(got, dev) == kTvmErrorNoError, "loop free %u", (unsigned)i);
+    }
+    CHECK(TVMPlatformMemoryAllocate(3 * page, dev, &got) == kTvmErrorNoError && got == blocks[0],
+          "the lowest gap filled exactly");
+    CHECK(TVMPlatformMemoryFree(blocks[2], dev) == kTvmErrorNoError, "free hint block 2");
+    CHECK(TVMPlatformMemoryAllocate(2 * page, dev, &blocks[2]) == kTvmErrorNoError &&
+              (uint8_t*)blocks[2] == (uint8_t*)blocks[1] + 3 * page,
+          "a gap above a filled one is found again");
+    CHECK(TVMPlatformMemoryAllocate(page, dev, &c) == kTvmErrorNoError &&
+              (uint8_t*)c == (uint8_t*)blocks[1] + 5 * page,
+          "and the page left of it");
+    CHECK(TVMPlatformMemoryFree(c, dev) == kTvmErrorNoError, "free the page left");
+    CHECK(TVMPlatformMemoryFree(got, dev) == kTvmErrorNoError, "free hint block 0 again");
+    for (i = 1; i < 4; i++) {
+      CHECK(TVMPlatformMemoryFree(blocks[i], dev) == kTvmErrorNoError, "free hint block %u",
+            (unsigned)i);
+    }
+    CHECK(TVMPlatformMemoryAllocate((size_t)TVM_WORKSPACE_SIZE_BYTES, dev, &c) == kTvmErrorNoError,
+          "whole pool after the search-start test");
+    CHECK(TVMPlatformMemoryFree(c, dev) == kTvmErrorNoError, "free whole pool again");
+  }
+
   CHECK(format(text, sizeof(text), "%s-%d", "abcdef", 42) == 7 && strcmp(text, "abcdef-") == 0,
         "format is bounded: '%s'", text);
   CHECK(format(text, sizeof(text), "%d", 5) == 1 && strcmp(text, "5") == 0, "format short");

@@ -37,9 +37,21 @@ static union {
  * page_used[p] marks every page of every allocation. */
 static uint32_t g_run_pages[MTVM_PAGE_COUNT];
 static uint8_t g_page_used[MTVM_PAGE_COUNT];
+/* Every page below this one is used, so first fit starts its search here: an operator that
+ * allocates and frees a small workspace in a loop (500 times per inference in a convolution) gets
+ * the page it just freed without a walk past everything that lives below it. */
+static size_t g_first_free;
+
+/* The first unused page at or after `p`, which is a free page or the start of an allocation. */
+static size_t first_free_from(size_t p) {
+  while (p < MTVM_PAGE_COUNT && g_page_used[p]) {
+    p += g_run_pages[p] > 0 ? g_run_pages[p] : 1;
+  }
+  return p;
+}
 tvm_crt_error_t TVMPlatformMemoryAllocate(size_t n, DLDevice dev, void** out) {
   size_t pages;
-  size_t run_start = 0;
+  size_t run_start = g_first_free;
   size_t run_len = 0;
   size_t p;
   (void)dev;
@@ -55,7 +67,7 @@ tvm_crt_error_t TVMPlatformMemoryAllocate(size_t n, DLDevice dev, void** out) {
    * so the scan steps over each one at once: its cost grows with the number of live allocations,
    * not with the pages they cover. Generated operators allocate and free workspace many times per
    * inference while the RPC server's buffers sit at the bottom of the pool. */
-  for (p = 0; p < MTVM_PAGE_COUNT; p++) {
+  for (p = g_first_free; p < MTVM_PAGE_COUNT; p++) {
     if (g_page_used[p]) {
       p += g_run_pages[p] > 0 ? g_run_pages[p] - 1 : 0;
       run_len = 0;
@@ -68,6 +80,9 @@ tvm_crt_error_t TVMPlatformMemoryAllocate(size_t n, DLDevice dev, void** out) {
         g_page_used[q] = 1;
       }
       g_run_pages[run_start] = (uint32_t)pages;
+      if (run_start == g_first_free) {
+        g_first_free = first_free_from(run_start + pages);
+      }
       *out = &g_pool.bytes[run_start * MTVM_PAGE_SIZE];
       return kTvmErrorNoError;
     }
@@ -95,6 +110,9 @@ tvm_crt_error_t TVMPlatformMemoryFree(void* ptr, DLDevice dev) {
     g_page_used[q] = 0;
   }
   g_run_pages[page] = 0;
+  if (page < g_first_free) {
+    g_first_free = page;
+  }
   return kTvmErrorNoError;
 }
 

@@ -34,6 +34,10 @@ static uint8_t g_pool[BLOCK_COUNT * BLOCK_BYTES] __attribute__((aligned(16))) MT
 static uint16_t g_run[BLOCK_COUNT];
 /* g_busy[b]: block b belongs to some allocation. */
 static uint8_t g_busy[BLOCK_COUNT];
+/* Every block below this one is busy, so first fit starts its search here: an operator that
+ * allocates and frees a small workspace in a loop (500 times per inference in a convolution) gets
+ * the block it just freed without a walk past everything that lives below it. */
+static size_t g_first_free;
 
 #if BLOCK_COUNT > 65535u
 #error "TVM_WORKSPACE_SIZE_BYTES too large for 16-bit block runs"
@@ -41,7 +45,7 @@ static uint8_t g_busy[BLOCK_COUNT];
 
 tvm_crt_error_t TVMPlatformMemoryAllocate(size_t n, DLDevice dev, void** out) {
   size_t want;
-  size_t start = 0;
+  size_t start = g_first_free;
   size_t free_run = 0;
   size_t b;
   (void)dev;
@@ -54,7 +58,7 @@ tvm_crt_error_t TVMPlatformMemoryAllocate(size_t n, DLDevice dev, void** out) {
   want = n == 0u ? 1u : (n + BLOCK_BYTES - 1u) / BLOCK_BYTES;
   /* A busy block met here always starts an allocation, which is stepped over whole: operators
    * allocate workspace many times per inference above the RPC server's long-lived buffers. */
-  for (b = 0; b < BLOCK_COUNT; b++) {
+  for (b = g_first_free; b < BLOCK_COUNT; b++) {
     if (g_busy[b]) {
       b += g_run[b] > 0u ? g_run[b] - 1u : 0u;
       free_run = 0;
@@ -62,6 +66,14 @@ tvm_crt_error_t TVMPlatformMemoryAllocate(size_t n, DLDevice dev, void** out) {
     } else if (++free_run == want) {
       memset(&g_busy[start], 1, want);
       g_run[start] = (uint16_t)want;
+      if (start == g_first_free) {
+        /* The next unused block: past this allocation and any that follow it. */
+        b = start + want;
+        while (b < BLOCK_COUNT && g_busy[b]) {
+          b += g_run[b] > 0u ? g_run[b] : 1u;
+        }
+        g_first_free = b;
+      }
       *out = &g_pool[start * BLOCK_BYTES];
       return kTvmErrorNoError;
     }
@@ -86,6 +98,9 @@ tvm_crt_error_t TVMPlatformMemoryFree(void* ptr, DLDevice dev) {
   }
   memset(&g_busy[block], 0, g_run[block]);
   g_run[block] = 0u;
+  if (block < g_first_free) {
+    g_first_free = block;
+  }
   return kTvmErrorNoError;
 }
 
