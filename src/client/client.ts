@@ -100,8 +100,6 @@ type Wait =
 export class ProjectApiClient {
   private nextId = 1;
   private queue: Promise<unknown> = Promise.resolve();
-  /** Reused by joinLines. */
-  private joinScratch: Buffer | undefined;
   /** Exchanges queued or running (see enqueue). */
   private pending = 0;
   private shutdown = false;
@@ -342,7 +340,7 @@ export class ProjectApiClient {
     );
     const server = this.options.process;
     try {
-      await this.channel.writeLine(this.joinLines(lines));
+      await this.channel.writeLine(joinLines(lines));
       const { onRequestWritten } = this.options;
       if (onRequestWritten)
         for (const line of lines)
@@ -381,34 +379,6 @@ export class ProjectApiClient {
       }
     }
     return replies;
-  }
-
-  /**
-   * Request lines joined by "\n", as one string, or as bytes when any line is bytes. Short ones
-   * go into a buffer the client keeps: free again once writeLine has settled (the channel keeps
-   * no bytes after that), which is before the next exchange can start.
-   */
-  private joinLines(lines: readonly (string | Uint8Array)[]): string | Uint8Array {
-    if (lines.length === 1) return lines[0]!;
-    if (lines.every((l) => typeof l === "string")) return lines.join("\n");
-    let size = lines.length - 1;
-    for (const line of lines)
-      size += typeof line === "string" ? Buffer.byteLength(line, "utf8") : line.length;
-    let out = this.joinScratch;
-    if (size > MAX_JOIN_SCRATCH_BYTES) out = Buffer.allocUnsafeSlow(size);
-    else if (out === undefined || out.length < size)
-      out = this.joinScratch = Buffer.allocUnsafeSlow(Math.max(size, 4096));
-    let at = 0;
-    lines.forEach((line, i) => {
-      if (i > 0) out[at++] = 0x0a;
-      // A string goes straight into the buffer: no buffer of its own.
-      if (typeof line === "string") at += out.write(line, at, "utf8");
-      else {
-        out.set(line, at);
-        at += line.length;
-      }
-    });
-    return out.subarray(0, at);
   }
 
   private async awaitLine(method: string, timeoutMs: number): Promise<string | undefined> {
@@ -616,11 +586,25 @@ function readRequest(n: number, timeoutSec: number | null, timeoutMs: number): R
 
 const ASCII_TEXT = new TextDecoder("utf-8");
 
-/**
- * Largest joined request built in the client's reusable buffer; a longer one gets its own (a
- * channel copies lines up to this size before writing them, but may hand a longer one on).
- */
-const MAX_JOIN_SCRATCH_BYTES = 64 * 1024;
+/** Request lines joined by "\n", as one string, or as bytes when any line is bytes. */
+function joinLines(lines: readonly (string | Uint8Array)[]): string | Uint8Array {
+  if (lines.length === 1) return lines[0]!;
+  if (lines.every((l) => typeof l === "string")) return lines.join("\n");
+  let size = lines.length - 1;
+  for (const line of lines) size += typeof line === "string" ? Buffer.byteLength(line, "utf8") : line.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  lines.forEach((line, i) => {
+    if (i > 0) out[at++] = 0x0a;
+    // A string goes straight into the joined buffer: no buffer of its own.
+    if (typeof line === "string") at += out.write(line, at, "utf8");
+    else {
+      out.set(line, at);
+      at += line.length;
+    }
+  });
+  return out;
+}
 
 /** The bytes of a read_transport result ({"data": "<base85>"}, or its bytes already decoded). */
 function readTransportData(reply: unknown): Uint8Array {

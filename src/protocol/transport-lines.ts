@@ -58,17 +58,9 @@ export function matchTransportRequest(line: string): TransportRequest | undefine
   return { method: "write_transport", id, data, timeoutSec };
 }
 
-let lastTimeout: number | null = null;
-let lastTimeoutJson = "null";
-
 /** The JSON text of a timeout as JSON.stringify writes it (null for no limit). */
 function timeoutJson(timeoutSec: number | null): string {
-  // A session sends the same timeout again and again: its text is kept.
-  if (timeoutSec !== lastTimeout) {
-    lastTimeoutJson = JSON.stringify(timeoutSec);
-    lastTimeout = timeoutSec;
-  }
-  return lastTimeoutJson;
+  return JSON.stringify(timeoutSec);
 }
 
 /**

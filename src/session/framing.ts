@@ -17,6 +17,9 @@ export const ESCAPE_NOP = 0xfe;
 const START_SEQUENCE = new Uint8Array([ESCAPE_START, PACKET_START]);
 const START_CRC = crc16Update(CRC16_INIT, START_SEQUENCE);
 
+/** Below this length, escaping goes byte by byte: cheaper than a search and a copy per run. */
+const SHORT_ESCAPE_BYTES = 64;
+
 function escapedLength(data: Uint8Array): number {
   let n = data.length;
   if (n < SHORT_ESCAPE_BYTES) {
@@ -26,9 +29,6 @@ function escapedLength(data: Uint8Array): number {
   for (let at = data.indexOf(ESCAPE_START); at !== -1; at = data.indexOf(ESCAPE_START, at + 1)) n++;
   return n;
 }
-
-/** Below this length, escaping goes byte by byte: cheaper than a search and a copy per run. */
-const SHORT_ESCAPE_BYTES = 64;
 
 /** Copies `data` into `out` at `at` with every ff doubled; runs without ff go in one copy each. */
 function putEscaped(out: Uint8Array, at: number, data: Uint8Array): number {

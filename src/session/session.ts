@@ -425,8 +425,7 @@ export class Session extends EventEmitter<SessionEvents> {
     } finally {
       this.sendWithNextRead = false;
       // Never leave the messages behind (receive() failed before reading): send them as send() would.
-      if (this.outbox.length > 0)
-        await this.flush(this.limit(this.timeouts.sessionEstablishedTimeoutSec)).catch(() => undefined);
+      await this.flush(this.limit(this.timeouts.sessionEstablishedTimeoutSec)).catch(() => undefined);
     }
   }
 
@@ -562,14 +561,13 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       this.unframer.write(chunk);
       // Replies the core produced (an answer to a device-initiated Init) go out at once.
-      if (this.outbox.length > 0)
-        await this.flush(
-          this.limit(
-            this.core.established
-              ? this.timeouts.sessionEstablishedTimeoutSec
-              : this.timeouts.sessionStartTimeoutSec,
-          ),
-        );
+      await this.flush(
+        this.limit(
+          this.core.established
+            ? this.timeouts.sessionEstablishedTimeoutSec
+            : this.timeouts.sessionStartTimeoutSec,
+        ),
+      );
     }
   }
 
